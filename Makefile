@@ -1,0 +1,36 @@
+# pdm — `make up` runs the whole system, `make test` runs every test. Needs Python 3.11+ and make.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: up test test-unit lint install clean help
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "pdm needs Python 3.11+ (set PYTHON=python3.11)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)  ## Create the virtualenv and install pdm with its dev tools
+
+up: $(STAMP)  ## Run the whole system (embedded broker and PostgreSQL unless configured)
+	$(BIN)/pdm up
+
+test: $(STAMP)  ## Run the architecture check and all tests against a real broker and PostgreSQL
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/pytest -q
+
+test-unit: $(STAMP)  ## Only the fast unit tests (no network)
+	$(BIN)/pytest -q -m unit
+
+lint: $(STAMP)  ## ruff and the import-layer contracts
+	$(BIN)/ruff check src streams projections tests
+	$(BIN)/lint-imports --no-cache
+
+clean:  ## Remove the virtualenv and local data
+	rm -rf $(VENV) .pdm-data .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,5 @@
+"""`python -m pdm` runs the pdm command line."""
+
+from pdm.cli.main import app
+
+app()

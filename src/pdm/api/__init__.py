@@ -1,0 +1,1 @@
+"""HTTP API: FastAPI application, one router per resource."""

@@ -1,0 +1,46 @@
+"""The API's composition root: builds the FastAPI app from settings, with no I/O at import."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI, Request, Response
+
+from pdm import __version__
+from pdm.api.errors import install_error_handlers
+from pdm.api.routers import health
+from pdm.logs import get_logger, new_correlation_id
+from pdm.settings import Settings
+
+log = get_logger(__name__)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        log.info("api_started", version=__version__)
+        yield
+        log.info("api_stopped")
+
+    app = FastAPI(
+        title="pdm", version=__version__, lifespan=lifespan,
+        description="Event-sourced predictive maintenance: ingest readings, query read models.",
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.middleware("http")(_correlation_id)
+    app.include_router(health.router)
+    return app
+
+
+async def _correlation_id(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    """Every log line of a request carries the caller's X-Correlation-ID, or a fresh one."""
+    correlation_id = request.headers.get("x-correlation-id", "")[:64] or new_correlation_id()
+    with structlog.contextvars.bound_contextvars(correlation_id=correlation_id):
+        response = await call_next(request)
+    response.headers["X-Correlation-ID"] = correlation_id
+    return response

@@ -1,0 +1,1 @@
+"""The `pdm` command line."""

@@ -1,0 +1,93 @@
+"""The `pdm` command: run the stack, its services, and its operations."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import typer
+
+from pdm.cli import infra as infra_commands
+from pdm.cli.common import fail, python, require_infrastructure, service_settings
+from pdm.infra.broker import BrokerUnavailableError
+from pdm.infra.database import DatabaseUnavailableError
+from pdm.infra.migrations import MigrationError, migrate
+from pdm.logs import get_logger
+
+app = typer.Typer(
+    name="pdm", no_args_is_help=True, add_completion=False, rich_markup_mode="rich",
+    pretty_exceptions_show_locals=False,
+    help="pdm: event-sourced predictive maintenance. Readings in; features, scores, alerts out.",
+)
+app.add_typer(infra_commands.app, name="infra")
+log = get_logger("pdm.cli")
+
+
+@app.command()
+def up() -> None:
+    """Start the whole stack: broker, database, migrations, and every service, supervised.
+
+    Uses the embedded broker and PostgreSQL unless PDM_KAFKA__BOOTSTRAP_SERVERS or
+    PDM_POSTGRES__URL name real ones. Ctrl-C stops everything.
+
+    Example: [bold]pdm up[/]   then   [bold]curl localhost:8000/readyz[/]
+    """
+    from pdm.runtime.up import run_up
+
+    settings = service_settings("up")
+    try:
+        asyncio.run(run_up(settings))
+    except (BrokerUnavailableError, DatabaseUnavailableError, MigrationError) as exc:
+        fail(str(exc))
+
+
+@app.command("migrate")
+def migrate_command() -> None:
+    """Apply pending database migrations (forward only; refuses edited applied files).
+
+    Example: [bold]PDM_POSTGRES__URL=postgresql://pdm:secret@db/pdm pdm migrate[/]
+    """
+    settings = service_settings("migrate")
+    require_infrastructure(settings, "postgres")
+    pg = settings.postgres
+    try:
+        applied = migrate(pg.conninfo(), pg.schema_name,
+                          on_applied=lambda m: log.info("migration_applied", file=m.path.name))
+    except DatabaseUnavailableError as exc:
+        fail(f"{'PDM_POSTGRES__URL' if pg.url else 'PDM_POSTGRES__HOST'}: {exc}")
+    except MigrationError as exc:
+        fail(str(exc))
+    log.info("migrations_current", applied_now=len(applied), schema=pg.schema_name)
+
+
+@app.command()
+def api() -> None:
+    """Serve the HTTP API (uvicorn) on PDM_API__HOST:PDM_API__PORT.
+
+    Example: [bold]PDM_API__PORT=8080 pdm api[/]
+    """
+    import uvicorn
+
+    from pdm.api.app import create_app
+
+    settings = service_settings("api")
+    require_infrastructure(settings, "both")
+    uvicorn.run(
+        create_app(settings), host=settings.api.host, port=settings.api.port,
+        log_config=None, access_log=False, loop="uvloop", http="httptools",
+    )
+
+
+@app.command()
+def worker() -> None:
+    """Run the Faust stream worker (readings → archive, features, scores, anomalies, DLQ).
+
+    Example: [bold]PDM_WORKER__WEB_PORT=6067 pdm worker[/]   (health at /healthz)
+    """
+    settings = service_settings("worker")
+    require_infrastructure(settings, "kafka")
+    os.execv(python(), [python(), "-m", "streams", "worker"])
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,1 @@
+"""Adapters to the real infrastructure: the Kafka-protocol broker and PostgreSQL."""

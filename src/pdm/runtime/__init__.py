@@ -1,0 +1,1 @@
+"""Process runtime: supervising the services of `pdm up`."""

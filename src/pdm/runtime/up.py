@@ -1,0 +1,44 @@
+"""`pdm up`: infrastructure, migrations, then every service under one supervisor."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from pdm.infra.broker import free_port
+from pdm.infra.migrations import migrate
+from pdm.infra.stack import Endpoints, Stack
+from pdm.logs import get_logger
+from pdm.runtime.supervisor import ServiceSpec, Supervisor
+from pdm.settings import Settings
+
+log = get_logger(__name__)
+
+
+def service_specs(settings: Settings, endpoints: Endpoints) -> list[ServiceSpec]:
+    """The services `pdm up` runs; each is the same command a container would run."""
+    env = endpoints.child_env()
+    if settings.log_format == "auto" and sys.stdout.isatty():
+        env["PDM_LOG_FORMAT"] = "console"
+    worker_port = settings.worker.web_port or free_port()
+    return [
+        ServiceSpec("api", [sys.executable, "-m", "pdm", "api"], env),
+        ServiceSpec("worker", [sys.executable, "-m", "streams"],
+                    {**env, "PDM_WORKER__WEB_PORT": str(worker_port)}),
+    ]
+
+
+async def run_up(settings: Settings) -> None:
+    stack = Stack(settings)
+    endpoints = await asyncio.to_thread(stack.start)
+    try:
+        log.info("infrastructure_ready", kafka=endpoints.bootstrap_servers,
+                 embedded_kafka=settings.kafka.embedded, embedded_postgres=settings.postgres.embedded)
+        applied = await asyncio.to_thread(
+            migrate, endpoints.postgres_conninfo, settings.postgres.schema_name)
+        log.info("migrations_current", applied_now=len(applied))
+        log.info("api_listening", url=f"http://{settings.api.host}:{settings.api.port}")
+        await Supervisor(service_specs(settings, endpoints)).run()
+    finally:
+        await asyncio.to_thread(stack.stop)
+        log.info("stack_stopped")

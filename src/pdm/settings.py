@@ -1,0 +1,165 @@
+"""Process settings: one pydantic-settings object read from PDM_* environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "PDM_"
+
+
+class ConfigurationError(Exception):
+    """A setting is missing, malformed or unusable; the message names the variable."""
+
+
+class KafkaSettings(BaseModel):
+    """Kafka client settings; no bootstrap servers means the embedded broker is started."""
+
+    bootstrap_servers: str | None = None
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = None
+    partitions: int = Field(default=8, ge=1, le=1024)
+    replication_factor: int = Field(default=1, ge=1, le=7)
+    # Short session timeouts make consumer-group joins take ~3 s instead of ~30 s on Tansu,
+    # which holds each JoinGroup reply until half the session timeout has passed.
+    session_timeout_ms: int = Field(default=6000, ge=1000)
+    heartbeat_interval_ms: int = Field(default=1000, ge=100)
+    topic_prefix: str = ""
+
+    @field_validator("bootstrap_servers")
+    @classmethod
+    def _hosts_have_ports(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        for server in value.split(","):
+            host, sep, port = server.strip().rpartition(":")
+            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"expected host:port[,host:port…], got {server.strip()!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _sasl_needs_credentials(self) -> KafkaSettings:
+        if self.security_protocol.startswith("SASL") and not (
+            self.sasl_mechanism and self.sasl_username and self.sasl_password
+        ):
+            raise ValueError("SASL needs sasl_mechanism, sasl_username and sasl_password")
+        return self
+
+    @property
+    def embedded(self) -> bool:
+        return self.bootstrap_servers is None
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"
+
+
+class PostgresSettings(BaseModel):
+    """PostgreSQL settings; no url and no host means the embedded server is started."""
+
+    url: SecretStr | None = None
+    host: str | None = None
+    port: int = Field(default=5432, ge=1, le=65535)
+    user: str = "postgres"
+    password: SecretStr | None = None
+    database: str = "postgres"
+    sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = "prefer"
+    schema_name: str = Field(default="public", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    pool_max_size: int = Field(default=10, ge=1, le=200)
+
+    @field_validator("url")
+    @classmethod
+    def _url_is_postgres(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        parts = urlsplit(value.get_secret_value())
+        if parts.scheme not in ("postgresql", "postgres"):
+            raise ValueError("expected a postgresql://user:password@host:port/database URL")
+        return value
+
+    @property
+    def embedded(self) -> bool:
+        return self.url is None and self.host is None
+
+    def conninfo(self) -> str:
+        """The libpq connection string; the password stays out of logs by never logging it."""
+        if self.url is not None:
+            return self.url.get_secret_value()
+        if self.host is None:
+            raise ConfigurationError("PDM_POSTGRES__URL or PDM_POSTGRES__HOST: not set")
+        password = self.password.get_secret_value() if self.password else ""
+        fields = {
+            "host": self.host, "port": self.port, "user": self.user, "password": password,
+            "dbname": self.database, "sslmode": self.sslmode,
+        }
+        return " ".join(f"{k}={_quote(str(v))}" for k, v in fields.items() if v != "")
+
+
+def _quote(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace("'", "\\'")
+    return f"'{escaped}'"
+
+
+class ApiSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    max_batch_readings: int = Field(default=10_000, ge=1, le=1_000_000)
+
+
+class WorkerSettings(BaseModel):
+    web_port: int = Field(default=6066, ge=0, le=65535)
+    batch_size: int = Field(default=500, ge=1, le=100_000)
+    batch_within_s: float = Field(default=0.05, gt=0, le=10)
+
+
+class Settings(BaseSettings):
+    """Everything a pdm process can be told, validated once at start."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="ignore", frozen=True
+    )
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Path(".pdm-data")
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    kafka: KafkaSettings = KafkaSettings()
+    postgres: PostgresSettings = PostgresSettings()
+    api: ApiSettings = ApiSettings()
+    worker: WorkerSettings = WorkerSettings()
+
+    @model_validator(mode="after")
+    def _production_refuses_embedded_and_insecure(self) -> Settings:
+        if self.environment != "production":
+            return self
+        if self.kafka.embedded:
+            raise ValueError("kafka.bootstrap_servers must be set in production")
+        if self.postgres.embedded:
+            raise ValueError("postgres.url or postgres.host must be set in production")
+        if self.postgres.url is None and not self.postgres.password:
+            raise ValueError("postgres.password must be set in production")
+        return self
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment, turning validation errors into one clear line each."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigurationError(describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        loc = [str(part) for part in error["loc"] if not str(part).startswith("function-")]
+        variable = ENV_PREFIX + "__".join(part.upper() for part in loc) if loc else ENV_PREFIX + "*"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        lines.append(f"{variable}: {message}")
+    return "; ".join(lines)

@@ -1,0 +1,107 @@
+"""The stream worker's composition root: one Faust app, every topic declared once.
+
+Run-book:
+    pdm worker                      # joins group `pdm-worker`, serves /healthz on PDM_WORKER__WEB_PORT
+    PDM_KAFKA__BOOTSTRAP_SERVERS=kafka:9092 pdm worker
+Scale by running more workers (one per partition at most); keep agent concurrency at 1, since
+faust-streaming can commit past a message still in flight when concurrency > 1.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import faust
+from faust.web import Request, Response, View
+
+from pdm.logs import get_logger
+from pdm.settings import Settings
+
+log = get_logger(__name__)
+
+READINGS_TOPIC = "pdm.readings.v1"
+
+
+class WorkerState:
+    """What the worker's health page reports: how long the group join took and what is assigned."""
+
+    def __init__(self) -> None:
+        self.started_at = time.monotonic()
+        self.joined_after_s: float | None = None
+        self.assigned: list[str] = []
+        self.messages_seen = 0
+
+
+def create_app(settings: Settings) -> faust.App:
+    kafka = settings.kafka
+    app = faust.App(
+        f"{kafka.topic_prefix}pdm-worker",
+        broker=[f"kafka://{server.strip()}" for server in str(kafka.bootstrap_servers).split(",")],
+        # Tansu holds JoinGroup replies for half the session timeout: short timeouts join in ~3 s.
+        broker_session_timeout=kafka.session_timeout_ms / 1000,
+        broker_heartbeat_interval=kafka.heartbeat_interval_ms / 1000,
+        # Exactly-once effects come from idempotent sinks: Tansu refuses transactional producers.
+        processing_guarantee="at_least_once",
+        producer_acks=-1,
+        topic_partitions=kafka.partitions,
+        topic_replication_factor=kafka.replication_factor,
+        store="memory://",
+        datadir=str((settings.data_dir / "worker").resolve()),
+        web_bind="127.0.0.1" if settings.environment == "development" else "0.0.0.0",
+        web_host="127.0.0.1" if settings.environment == "development" else "0.0.0.0",
+        web_port=settings.worker.web_port,
+        web_in_thread=False,
+    )
+    state = WorkerState()
+    app.pdm_state = state  # type: ignore[attr-defined]
+    readings = app.topic(
+        kafka.topic(READINGS_TOPIC), key_type=bytes, value_type=bytes,
+        value_serializer="raw", key_serializer="raw", partitions=kafka.partitions,
+    )
+
+    @app.agent(readings, name="count_readings")
+    async def count_readings(stream: faust.StreamT[bytes]) -> None:
+        """Counts raw messages; later agents do the work, this one proves the group is consuming."""
+        async for batch in stream.take(settings.worker.batch_size, within=settings.worker.batch_within_s):
+            state.messages_seen += len(batch)
+
+    @app.on_partitions_assigned.connect
+    async def _assigned(sender: Any, assigned: set[Any], **_: Any) -> None:
+        if state.joined_after_s is None:
+            state.joined_after_s = round(time.monotonic() - state.started_at, 3)
+            log.info("worker_joined_group", joined_after_s=state.joined_after_s)
+        state.assigned = sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned)
+
+    @app.page("/healthz")
+    class Health(View):
+        async def get(self, request: Request) -> Response:
+            return self.json({
+                "status": "ok", "joined_after_s": state.joined_after_s,
+                "assigned_partitions": len(state.assigned), "messages_seen": state.messages_seen,
+            })
+
+    return app
+
+
+class PdmWorker(faust.Worker):
+    """A worker that exits when it fails to start, so its supervisor can restart it."""
+
+    def stop_and_shutdown(self) -> None:
+        started = self._starting_fut
+        if started is not None and started.done() and not started.cancelled() and started.exception():
+            # mode can hang stopping a half-started app; exiting hands recovery to the supervisor.
+            log.error("worker_start_failed", error=repr(started.exception()))
+            os._exit(1)
+        super().stop_and_shutdown()
+
+
+def run_worker(settings: Settings) -> None:
+    (settings.data_dir / "worker").mkdir(parents=True, exist_ok=True)
+    app = create_app(settings)
+    worker = PdmWorker(
+        app, loglevel=settings.log_level, override_logging=False, redirect_stdouts=False,
+        console_port=0, quiet=True,
+    )
+    worker.execute_from_commandline()
