@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import asdict
 from typing import Any
 
 import faust
@@ -18,6 +19,7 @@ from faust.web import Request, Response, View
 
 from pdm.logs import get_logger
 from pdm.settings import Settings
+from streams.gate import ReadingGate
 
 log = get_logger(__name__)
 
@@ -67,6 +69,14 @@ def create_app(settings: Settings) -> faust.App:
         async for batch in stream.take(settings.worker.batch_size, within=settings.worker.batch_within_s):
             state.messages_seen += len(batch)
 
+    gate = ReadingGate(settings)
+    app.pdm_gate = gate  # type: ignore[attr-defined]
+
+    @app.task
+    async def run_reading_gate() -> None:
+        """Archive and dead-letter every reading; its own consumer group commits after COPY."""
+        await gate.run()
+
     @app.on_partitions_assigned.connect
     async def _assigned(sender: Any, assigned: set[Any], **_: Any) -> None:
         if state.joined_after_s is None:
@@ -80,6 +90,7 @@ def create_app(settings: Settings) -> faust.App:
             return self.json({
                 "status": "ok", "joined_after_s": state.joined_after_s,
                 "assigned_partitions": len(state.assigned), "messages_seen": state.messages_seen,
+                "gate": asdict(gate.stats),
             })
 
     return app

@@ -95,8 +95,12 @@ class PostgresSettings(BaseModel):
             raise ConfigurationError("PDM_POSTGRES__URL or PDM_POSTGRES__HOST: not set")
         password = self.password.get_secret_value() if self.password else ""
         fields = {
-            "host": self.host, "port": self.port, "user": self.user, "password": password,
-            "dbname": self.database, "sslmode": self.sslmode,
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "password": password,
+            "dbname": self.database,
+            "sslmode": self.sslmode,
         }
         return " ".join(f"{k}={_quote(str(v))}" for k, v in fields.items() if v != "")
 
@@ -116,6 +120,8 @@ class WorkerSettings(BaseModel):
     web_port: int = Field(default=6066, ge=0, le=65535)
     batch_size: int = Field(default=500, ge=1, le=100_000)
     batch_within_s: float = Field(default=0.05, gt=0, le=10)
+    # Readings older than the asset's newest minus this are archived but flagged late.
+    allowed_lateness_ms: int = Field(default=60_000, ge=0)
 
 
 class Settings(BaseSettings):

@@ -10,7 +10,8 @@ from fastapi import FastAPI, Request, Response
 
 from pdm import __version__
 from pdm.api.errors import install_error_handlers
-from pdm.api.routers import health
+from pdm.api.routers import health, readings
+from pdm.ingest.publisher import ReadingPublisher
 from pdm.logs import get_logger, new_correlation_id
 from pdm.settings import Settings
 
@@ -20,24 +21,27 @@ log = get_logger(__name__)
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.publisher = ReadingPublisher(settings.kafka)
         log.info("api_started", version=__version__)
         yield
+        await app.state.publisher.stop()
         log.info("api_stopped")
 
     app = FastAPI(
-        title="pdm", version=__version__, lifespan=lifespan,
+        title="pdm",
+        version=__version__,
+        lifespan=lifespan,
         description="Event-sourced predictive maintenance: ingest readings, query read models.",
     )
     app.state.settings = settings
     install_error_handlers(app)
     app.middleware("http")(_correlation_id)
     app.include_router(health.router)
+    app.include_router(readings.router)
     return app
 
 
-async def _correlation_id(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
+async def _correlation_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
     """Every log line of a request carries the caller's X-Correlation-ID, or a fresh one."""
     correlation_id = request.headers.get("x-correlation-id", "")[:64] or new_correlation_id()
     with structlog.contextvars.bound_contextvars(correlation_id=correlation_id):

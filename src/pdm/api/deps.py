@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from pdm.ingest.publisher import ReadingPublisher
 from pdm.settings import Settings
 
 
 def get_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_publisher(request: Request) -> ReadingPublisher:
+    return request.app.state.publisher  # type: ignore[no-any-return]

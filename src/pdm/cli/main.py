@@ -85,7 +85,7 @@ def worker() -> None:
     Example: [bold]PDM_WORKER__WEB_PORT=6067 pdm worker[/]   (health at /healthz)
     """
     settings = service_settings("worker")
-    require_infrastructure(settings, "kafka")
+    require_infrastructure(settings, "both")
     os.execv(python(), [python(), "-m", "streams", "worker"])
 
 

@@ -1,0 +1,131 @@
+"""POST /v1/readings: a batch of readings, validated whole, answered once the broker has it."""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel
+
+from pdm.api.deps import get_publisher, get_settings
+from pdm.api.errors import ApiError
+from pdm.contracts import ReadingV1, validate_readings
+from pdm.infra.broker import BrokerUnavailableError
+from pdm.ingest.publisher import ReadingPublisher
+from pdm.settings import Settings
+
+router = APIRouter(prefix="/v1", tags=["readings"])
+MAX_BODY_BYTES = 64 * 1024 * 1024
+RETRY_AFTER_S = "5"
+
+
+class Accepted(BaseModel):
+    accepted: int
+
+
+@router.post(
+    "/readings",
+    status_code=202,
+    response_model=Accepted,
+    responses={
+        413: {"description": "too many readings or too large a body"},
+        422: {"description": "invalid items: details lists (index, field, reason); nothing was published"},
+        503: {"description": "the broker did not acknowledge; retry after Retry-After seconds"},
+    },
+)
+async def post_readings(
+    request: Request,
+    settings: Annotated[Settings, Depends(get_settings)],
+    publisher: Annotated[ReadingPublisher, Depends(get_publisher)],
+) -> Accepted:
+    """Body: a JSON array of readings, or NDJSON (`application/x-ndjson`), optionally gzip.
+
+    All or nothing: one invalid item rejects the whole batch with every problem listed.
+    202 means the broker acknowledged every reading (acks=all), not merely that it was received.
+    """
+    items = _parse_items(await _read_body(request), request.headers.get("content-type", ""))
+    if len(items) > settings.api.max_batch_readings:
+        raise ApiError(
+            413,
+            "batch_too_large",
+            f"{len(items)} readings; at most {settings.api.max_batch_readings} per request",
+        )
+    readings = _validate(items)
+    try:
+        await publisher.publish(readings)
+    except BrokerUnavailableError as exc:
+        raise ApiError(503, "broker_unavailable", str(exc), headers={"Retry-After": RETRY_AFTER_S}) from None
+    return Accepted(accepted=len(readings))
+
+
+async def _read_body(request: Request) -> bytes:
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise ApiError(413, "body_too_large", f"request body exceeds {MAX_BODY_BYTES} bytes")
+    encoding = request.headers.get("content-encoding", "identity").lower()
+    if encoding == "gzip":
+        return _gunzip(bytes(body))
+    if encoding != "identity":
+        raise ApiError(415, "unsupported_encoding", f"content-encoding {encoding!r}; use gzip or none")
+    return bytes(body)
+
+
+def _gunzip(body: bytes) -> bytes:
+    """Bounded: a small gzip bomb cannot expand past the body limit."""
+    decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        data = decompressor.decompress(body, MAX_BODY_BYTES + 1)
+    except (zlib.error, gzip.BadGzipFile) as exc:
+        raise ApiError(400, "invalid_gzip", f"body is not valid gzip: {exc}") from None
+    if len(data) > MAX_BODY_BYTES or decompressor.unconsumed_tail:
+        raise ApiError(413, "body_too_large", f"decompressed body exceeds {MAX_BODY_BYTES} bytes")
+    return data
+
+
+def _parse_items(body: bytes, content_type: str) -> list[Any]:
+    if "ndjson" in content_type or "jsonlines" in content_type:
+        return [_loads(line, f"line {n + 1}") for n, line in enumerate(body.splitlines()) if line.strip()]
+    parsed = _loads(body, "body")
+    if isinstance(parsed, dict):
+        return [parsed]
+    if not isinstance(parsed, list):
+        raise ApiError(
+            422,
+            "invalid_body",
+            "body must be a JSON array of readings or NDJSON",
+            [{"index": None, "field": "body", "reason": "expected an array"}],
+        )
+    return parsed
+
+
+def _loads(raw: bytes, where: str) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, "invalid_json", f"{where}: {exc}") from None
+
+
+def _validate(items: list[Any]) -> list[ReadingV1]:
+    readings, errors = validate_readings(items, now=datetime.now(UTC))
+    if errors:
+        details = [{"index": e.index, "field": e.field, "reason": e.reason} for e in errors[:1000]]
+        raise ApiError(
+            422,
+            "invalid_readings",
+            f"{len({e.index for e in errors})} of {len(items)} readings are invalid; none was published",
+            details,
+        )
+    if not readings:
+        raise ApiError(
+            422,
+            "empty_batch",
+            "the batch holds no readings",
+            [{"index": None, "field": "body", "reason": "no readings"}],
+        )
+    return readings

@@ -1,0 +1,120 @@
+"""The one door from raw bytes (Kafka, HTTP, files) into validated reading contracts."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Final
+
+import orjson
+from pydantic import BaseModel, ValidationError
+
+from pdm.contracts.batches import BATCH_SCHEMA, ReadingBatchV1
+from pdm.contracts.errors import MESSAGE_FIELD, ContractError, ItemError
+from pdm.contracts.event_time import DEFAULT_POLICY, EventTimePolicy, check_event_time
+from pdm.contracts.frames import FRAME_SCHEMA, FrameV1
+from pdm.contracts.readings import READING_SCHEMA, ReadingV1
+
+MAX_MESSAGE_BYTES: Final = 4 * 1024 * 1024
+ReadingMessage = ReadingV1 | ReadingBatchV1 | FrameV1
+
+_MODELS: Final[dict[str, type[BaseModel]]] = {
+    READING_SCHEMA: ReadingV1,
+    BATCH_SCHEMA: ReadingBatchV1,
+    FRAME_SCHEMA: FrameV1,
+}
+_HINTS: Final = {"channels": BATCH_SCHEMA, "samples": FRAME_SCHEMA}
+
+
+def decode_message(raw: bytes) -> ReadingMessage:
+    """Parse and validate one message of `pdm.readings.v1`.
+
+    Raises only ContractError, whatever the bytes: the caller dead-letters it and moves
+    on, so a poison message can never stall a partition.
+    """
+    if len(raw) > MAX_MESSAGE_BYTES:
+        raise ContractError.single(
+            MESSAGE_FIELD, f"message is {len(raw)} bytes; the limit is {MAX_MESSAGE_BYTES}"
+        )
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        data = _lenient_loads(raw, exc)
+    return decode_object(data)
+
+
+def _lenient_loads(raw: bytes, error: orjson.JSONDecodeError) -> Any:
+    """Second chance for NaN / Infinity literals, so the reason can name the channel.
+
+    Only on the error path; anything the strict parser rejects for another reason (bad
+    UTF-8, lone surrogates, nesting too deep) is still rejected with its message.
+    """
+    try:
+        data = json.loads(raw.decode("utf-8"))
+        orjson.dumps(data)
+    except (ValueError, RecursionError, orjson.JSONEncodeError):
+        raise ContractError.single(MESSAGE_FIELD, f"not valid UTF-8 JSON: {error}") from None
+    return data
+
+
+def decode_object(data: Any) -> ReadingMessage:
+    """Validate an already-parsed JSON value; a message without `schema` is a reading."""
+    if not isinstance(data, dict):
+        raise ContractError.single(MESSAGE_FIELD, "message must be a JSON object")
+    model = _MODELS.get(_schema_of(data))
+    if model is None:
+        raise ContractError.single("schema", _unknown_schema(data["schema"]))
+    try:
+        return model.model_validate(data)  # type: ignore[return-value]
+    except ValidationError as exc:
+        raise ContractError.from_validation_error(exc) from None
+
+
+def _schema_of(data: dict[str, Any]) -> str:
+    schema = data.get("schema", READING_SCHEMA)
+    if "schema" not in data:
+        for key, hinted in _HINTS.items():
+            if key in data:
+                raise ContractError.single(
+                    "schema", f'missing; a message with "{key}" needs "schema": "{hinted}"'
+                )
+    return schema if isinstance(schema, str) else ""
+
+
+def _unknown_schema(schema: Any) -> str:
+    known = ", ".join(_MODELS)
+    shown = repr(schema[:40]) if isinstance(schema, str) else type(schema).__name__
+    return f"unknown schema {shown}; this decoder accepts {known}"
+
+
+def validate_readings(
+    items: list[object],
+    *,
+    now: datetime | None = None,
+    policy: EventTimePolicy = DEFAULT_POLICY,
+) -> tuple[list[ReadingV1], list[ItemError]]:
+    """Validate every item and collect every error, so a rejected HTTP batch can say
+    all that is wrong at once. With `now`, event times outside the window are errors too.
+    """
+    readings: list[ReadingV1] = []
+    errors: list[ItemError] = []
+    for index, item in enumerate(items):
+        try:
+            reading = _validate_reading(item)
+        except ContractError as exc:
+            errors.extend(ItemError(index, i.field, i.reason) for i in exc.issues)
+            continue
+        reason = None if now is None else check_event_time(reading.ts_ms, now, policy)
+        if reason is not None:
+            errors.append(ItemError(index, "ts", reason))
+        readings.append(reading)
+    return readings, errors
+
+
+def _validate_reading(item: object) -> ReadingV1:
+    if not isinstance(item, dict):
+        raise ContractError.single(MESSAGE_FIELD, "each reading must be a JSON object")
+    message = decode_object(item)
+    if not isinstance(message, ReadingV1):
+        raise ContractError.single("schema", f'must be "{READING_SCHEMA}" here')
+    return message

@@ -1,0 +1,87 @@
+"""ReadingV1: one timestamped set of channel values of one asset."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from pdm.contracts.errors import located_error
+from pdm.contracts.fields import (
+    MAX_CHANNELS,
+    AssetId,
+    ChannelName,
+    EventTime,
+    FiniteFloat,
+    to_epoch_ms,
+)
+from pdm.contracts.identity import reading_id
+
+READING_SCHEMA = "reading.v1"
+MAX_REVISION = 2**31 - 1
+
+Quality = Literal["good", "uncertain", "bad"]
+Unit = Annotated[
+    str, StringConstraints(strict=True, min_length=1, max_length=32, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
+Revision = Annotated[int, Field(strict=True, ge=0, le=MAX_REVISION)]
+ChannelValues = Annotated[dict[ChannelName, FiniteFloat], Field(min_length=1, max_length=MAX_CHANNELS)]
+
+
+class ReadingV1(BaseModel):
+    """One reading as it travels on `pdm.readings.v1`, over HTTP and through the CLI.
+
+    `reading_id` is always set after validation: when the sender gives none it is derived
+    from asset, time, revision and values, so re-sending the same reading is idempotent.
+    A correction re-sends the same asset and `ts` with a higher `revision`.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    schema_id: Literal["reading.v1"] = Field(default="reading.v1", alias="schema")
+    asset_id: AssetId
+    ts: EventTime
+    values: ChannelValues
+    reading_id: UUID = None  # type: ignore[assignment]  # derived in _derive_id
+    units: dict[ChannelName, Unit] | None = None
+    quality: dict[ChannelName, Quality] | None = None
+    revision: Revision = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_null_id(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "reading_id" in data and data["reading_id"] is None:
+            return {k: v for k, v in data.items() if k != "reading_id"}
+        return data
+
+    @model_validator(mode="after")
+    def _derive_id(self) -> ReadingV1:
+        _check_known_channels(self.values, self.units, "units")
+        _check_known_channels(self.values, self.quality, "quality")
+        for name in ("units", "quality"):
+            if getattr(self, name) == {}:
+                object.__setattr__(self, name, None)
+        if self.reading_id is None:
+            derived = reading_id(self.asset_id, self.ts_ms, self.values.items(), self.revision)
+            object.__setattr__(self, "reading_id", derived)
+        return self
+
+    @property
+    def ts_ms(self) -> int:
+        return to_epoch_ms(self.ts)
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json(by_alias=True, exclude_none=True).encode()
+
+
+def _check_known_channels(values: dict[str, float], extra: dict[str, Any] | None, field: str) -> None:
+    for name in extra or ():
+        if name not in values:
+            raise located_error(f"{field}.{name}", "no value for this channel in values")

@@ -1,0 +1,12 @@
+"""Kafka topic names: every topic is declared once, here, and keyed by asset_id."""
+
+from typing import Final
+
+READINGS: Final = "pdm.readings.v1"
+READINGS_DLQ: Final = "pdm.readings.dlq.v1"
+FEATURES: Final = "pdm.features.v1"
+SCORES: Final = "pdm.scores.v1"
+ANOMALIES: Final = "pdm.anomalies.v1"
+DEPLOYMENTS: Final = "pdm.deployments.v1"
+
+ALL_TOPICS: Final = (READINGS, READINGS_DLQ, FEATURES, SCORES, ANOMALIES, DEPLOYMENTS)

@@ -1,0 +1,1 @@
+"""The pure domain: aggregates, rules, timers and the event-sourced application."""

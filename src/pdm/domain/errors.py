@@ -1,0 +1,149 @@
+"""Domain errors: each names the condition that refused a command."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID
+
+
+class DomainError(Exception):
+    """Base of every refusal the domain makes; the API maps each to a stable code."""
+
+    code = "domain_error"
+
+
+class NotFoundError(DomainError):
+    """An aggregate the command names has never been recorded."""
+
+    code = "not_found"
+
+    def __init__(self, aggregate_id: UUID, name: str = "") -> None:
+        super().__init__(f"{type(self).__name__}: {name or aggregate_id}")
+        self.aggregate_id = aggregate_id
+        self.name = name
+
+
+class AssetNotFoundError(NotFoundError):
+    code = "asset_not_found"
+
+
+class AlertNotFoundError(NotFoundError):
+    code = "alert_not_found"
+
+
+class ModelVersionNotFoundError(NotFoundError):
+    code = "model_version_not_found"
+
+
+class ConcurrentChangeError(DomainError):
+    """Someone else changed the aggregate first; `changes` says what, so a UI can re-ask."""
+
+    code = "concurrent_change"
+
+    def __init__(
+        self,
+        aggregate_id: UUID,
+        expected_version: int | None,
+        actual_version: int,
+        changes: Sequence[str] = (),
+    ) -> None:
+        super().__init__(
+            f"aggregate {aggregate_id} is at version {actual_version}, "
+            f"expected {expected_version}; changed by: {', '.join(changes) or 'unknown'}"
+        )
+        self.aggregate_id = aggregate_id
+        self.expected_version = expected_version
+        self.actual_version = actual_version
+        self.changes = tuple(changes)
+
+
+class AlertStateError(DomainError):
+    """A transition the alert's current state does not allow; carries that state."""
+
+    code = "alert_state"
+
+    def __init__(self, alert_id: UUID, state: str, action: str) -> None:
+        super().__init__(f"cannot {action} alert {alert_id}: it is {state}")
+        self.alert_id = alert_id
+        self.state = state
+        self.action = action
+
+
+class AlertNotOpenError(AlertStateError):
+    code = "alert_not_open"
+
+
+class AlertAlreadyResolvedError(AlertStateError):
+    code = "alert_already_resolved"
+
+
+class AssetDecommissionedError(DomainError):
+    code = "asset_decommissioned"
+
+    def __init__(self, asset_id: str) -> None:
+        super().__init__(f"asset {asset_id} is decommissioned")
+        self.asset_id = asset_id
+
+
+class InvalidChannelError(DomainError):
+    code = "invalid_channel"
+
+
+class InvalidMaintenanceWindowError(DomainError):
+    code = "invalid_maintenance_window"
+
+
+class WorkOrderConflictError(DomainError):
+    """The same work order id was recorded before with different content."""
+
+    code = "work_order_conflict"
+
+
+class InvalidSilenceError(DomainError):
+    code = "invalid_silence"
+
+
+class SeverityNotHigherError(DomainError):
+    """Escalation only ever raises severity; lowering it would hide a worse past."""
+
+    code = "severity_not_higher"
+
+
+class ModelVersionStateError(DomainError):
+    """A model-version transition its lifecycle does not allow."""
+
+    code = "model_version_state"
+
+    def __init__(self, artifact_hash: str, state: str, action: str) -> None:
+        super().__init__(f"cannot {action} model version {artifact_hash}: it is {state}")
+        self.artifact_hash = artifact_hash
+        self.state = state
+        self.action = action
+
+
+class ModelVersionConflictError(DomainError):
+    """The artifact hash was recorded before with a different training record."""
+
+    code = "model_version_conflict"
+
+
+class AssetAlreadyRegisteredError(DomainError):
+    """A classified asset cannot be registered again with a different description."""
+
+    code = "asset_already_registered"
+
+    def __init__(self, asset_id: str) -> None:
+        super().__init__(f"asset {asset_id} is already registered differently")
+        self.asset_id = asset_id
+
+
+class InvalidThresholdError(DomainError):
+    code = "invalid_threshold"
+
+
+class InvalidAmendmentError(DomainError):
+    code = "invalid_amendment"
+
+
+class InvalidTrainingWindowError(DomainError):
+    code = "invalid_training_window"

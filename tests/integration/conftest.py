@@ -1,0 +1,110 @@
+"""Integration helpers: a real stream worker process and readers of what it produced."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from pdm.infra.broker import free_port
+from pdm.infra.kafka import client_options
+from pdm.settings import Settings
+from tests.conftest import settings_env
+
+
+class WorkerProcess:
+    """`python -m streams` with the test's isolated settings; killable, restartable."""
+
+    def __init__(self, settings: Settings, log_path: Path) -> None:
+        self.settings, self.log_path = settings, log_path
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> WorkerProcess:
+        env = {**settings_env(self.settings), "PDM_WORKER__WEB_PORT": str(self.port)}
+        log = open(self.log_path, "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen([sys.executable, "-m", "streams"], env=env, stdout=log, stderr=log)
+        log.close()
+        return self
+
+    def health(self) -> dict:  # type: ignore[type-arg]
+        try:
+            return httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=2).json()  # type: ignore[no-any-return]
+        except (httpx.HTTPError, ValueError):
+            return {}
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def worker(settings: Settings, tmp_path: Path) -> Iterator[Callable[[], WorkerProcess]]:
+    started: list[WorkerProcess] = []
+
+    def start() -> WorkerProcess:
+        process = WorkerProcess(settings, tmp_path / "worker.log").start()
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()
+
+
+def wait_until(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{what}: not within {timeout_s}s")
+
+
+def archive_count(settings: Settings, where: str = "TRUE") -> int:
+    with psycopg.connect(settings.postgres.conninfo(),
+                         options=f"-c search_path={settings.postgres.schema_name}") as conn:
+        row = conn.execute(f"SELECT count(*) FROM readings_archive WHERE {where}").fetchone()
+    return int(row[0]) if row else 0
+
+
+def archive_duplicates(settings: Settings) -> int:
+    with psycopg.connect(settings.postgres.conninfo(),
+                         options=f"-c search_path={settings.postgres.schema_name}") as conn:
+        row = conn.execute("SELECT count(*) - count(DISTINCT (reading_id, revision)) "
+                           "FROM readings_archive").fetchone()
+    return int(row[0]) if row else 0
+
+
+async def read_topic(settings: Settings, topic: str, expect: int, timeout_s: float = 30) -> list[bytes]:
+    """Every message of a topic from the beginning, until `expect` arrived or time ran out."""
+    consumer = AIOKafkaConsumer(settings.kafka.topic(topic), auto_offset_reset="earliest",
+                                enable_auto_commit=False, **client_options(settings.kafka))
+    await consumer.start()
+    values: list[bytes] = []
+    try:
+        deadline = time.monotonic() + timeout_s
+        while len(values) < expect and time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=500)
+            values += [r.value for part in batches.values() for r in part if r.value is not None]
+        await asyncio.sleep(0)
+    finally:
+        await consumer.stop()
+    return values
