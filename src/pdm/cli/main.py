@@ -7,6 +7,7 @@ import os
 
 import typer
 
+from pdm.cli import bench as bench_commands
 from pdm.cli import infra as infra_commands
 from pdm.cli.common import fail, python, require_infrastructure, service_settings
 from pdm.infra.broker import BrokerUnavailableError
@@ -20,6 +21,7 @@ app = typer.Typer(
     help="pdm: event-sourced predictive maintenance. Readings in; features, scores, alerts out.",
 )
 app.add_typer(infra_commands.app, name="infra")
+app.add_typer(bench_commands.app, name="bench")
 log = get_logger("pdm.cli")
 
 

@@ -1,0 +1,7 @@
+"""`pdm bench …`: throughput and latency benchmarks, each printed beside a baseline of the same run."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, help="Benchmarks: each prints pdm's figure beside a raw baseline measured in the same run, and the ratio.")
