@@ -52,10 +52,9 @@ class GateStats:
 class ReadingGate:
     """Consumes, validates, dead-letters and archives in batches; see the module docstring."""
 
-    def __init__(self, settings: Settings, *, max_records: int = 5000,
-                 policy: EventTimePolicy | None = None) -> None:
+    def __init__(self, settings: Settings, *, policy: EventTimePolicy | None = None) -> None:
         self.settings = settings
-        self.max_records = max_records
+        self.max_records = settings.worker.gate_max_records
         self.policy = policy or EventTimePolicy()
         self.dlq_topic = settings.kafka.topic(topics.READINGS_DLQ)
         self.source_topic = settings.kafka.topic(topics.READINGS)
@@ -92,7 +91,10 @@ class ReadingGate:
             self.stats.frames_archived += result.frames_written
             self.stats.redeliveries_merged += int(result.deduplicated)
         self.stats.messages += len(records)
-        offsets = {tp: part[-1].offset + 1 for tp, part in batches.items()}
+        await self._commit(consumer, {tp: part[-1].offset + 1 for tp, part in batches.items()})
+
+    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+        """Only after the archive and the DLQ hold the batch: a crash before this re-reads it."""
         try:
             await consumer.commit(offsets)
         except CommitFailedError:

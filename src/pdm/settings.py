@@ -122,6 +122,8 @@ class WorkerSettings(BaseModel):
     batch_within_s: float = Field(default=0.05, gt=0, le=10)
     # Readings older than the asset's newest minus this are archived but flagged late.
     allowed_lateness_ms: int = Field(default=60_000, ge=0)
+    # Messages per archive transaction: bigger batches COPY faster, smaller ones commit sooner.
+    gate_max_records: int = Field(default=2000, ge=1, le=100_000)
 
 
 class Settings(BaseSettings):

@@ -23,13 +23,13 @@ from tests.conftest import settings_env
 class WorkerProcess:
     """`python -m streams` with the test's isolated settings; killable, restartable."""
 
-    def __init__(self, settings: Settings, log_path: Path) -> None:
-        self.settings, self.log_path = settings, log_path
+    def __init__(self, settings: Settings, log_path: Path, **env: str) -> None:
+        self.settings, self.log_path, self.extra_env = settings, log_path, env
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> WorkerProcess:
-        env = {**settings_env(self.settings), "PDM_WORKER__WEB_PORT": str(self.port)}
+        env = {**settings_env(self.settings), "PDM_WORKER__WEB_PORT": str(self.port), **self.extra_env}
         log = open(self.log_path, "ab")  # noqa: SIM115
         self.proc = subprocess.Popen([sys.executable, "-m", "streams"], env=env, stdout=log, stderr=log)
         log.close()
@@ -56,11 +56,11 @@ class WorkerProcess:
 
 
 @pytest.fixture
-def worker(settings: Settings, tmp_path: Path) -> Iterator[Callable[[], WorkerProcess]]:
+def worker(settings: Settings, tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
     started: list[WorkerProcess] = []
 
-    def start() -> WorkerProcess:
-        process = WorkerProcess(settings, tmp_path / "worker.log").start()
+    def start(**env: str) -> WorkerProcess:
+        process = WorkerProcess(settings, tmp_path / "worker.log", **env).start()
         started.append(process)
         return process
 
