@@ -11,7 +11,9 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import ConsumerRecord
-from hypothesis import HealthCheck, given, settings as hyp_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
 from pdm.api.app import create_app
 from pdm.infra.migrations import migrate
@@ -137,7 +139,7 @@ def test_hostile_corpus_through_the_real_worker_is_archived_or_dead_lettered(
     assert gate["dead_lettered"] == len(dead) and gate["messages"] == len(payloads)
     assert all(d.reason for d in dead)
     assert archive_count(settings) == gate["readings_archived"]
-    archived_messages = archive_count(settings, "TRUE") and _distinct_sources(settings)
+    archived_messages = _distinct_sources(settings)
     assert len(dead) + archived_messages == len(payloads)
     assert worker.proc is not None and worker.proc.returncode in (0, -15)
 
