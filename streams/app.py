@@ -18,8 +18,11 @@ import faust
 from faust.web import Request, Response, View
 
 from pdm.logs import get_logger
+from pdm.scoring.deployments import DeploymentBook
 from pdm.settings import Settings
+from streams.deployments import register_deployments
 from streams.gate import ReadingGate
+from streams.scoring import register_scoring
 
 log = get_logger(__name__)
 
@@ -63,11 +66,9 @@ def create_app(settings: Settings) -> faust.App:
         value_serializer="raw", key_serializer="raw", partitions=kafka.partitions,
     )
 
-    @app.agent(readings, name="count_readings")
-    async def count_readings(stream: faust.StreamT[bytes]) -> None:
-        """Counts raw messages; later agents do the work, this one proves the group is consuming."""
-        async for batch in stream.take(settings.worker.batch_size, within=settings.worker.batch_within_s):
-            state.messages_seen += len(batch)
+    book = DeploymentBook()
+    scorer = register_scoring(app, settings, readings, book.model_for)
+    register_deployments(app, settings, book)
 
     gate = ReadingGate(settings)
     app.pdm_gate = gate  # type: ignore[attr-defined]
@@ -89,8 +90,9 @@ def create_app(settings: Settings) -> faust.App:
         async def get(self, request: Request) -> Response:
             return self.json({
                 "status": "ok", "joined_after_s": state.joined_after_s,
-                "assigned_partitions": len(state.assigned), "messages_seen": state.messages_seen,
-                "gate": asdict(gate.stats),
+                "assigned_partitions": len(state.assigned), "messages_seen": scorer.stats.messages,
+                "gate": asdict(gate.stats), "scoring": asdict(scorer.stats),
+                "deployments": book.versions(),
             })
 
     return app

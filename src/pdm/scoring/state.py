@@ -1,0 +1,59 @@
+"""Per-asset scoring state: feature windows, detector state and hysteresis, serialisable exactly."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from pdm.detection import HysteresisState, NoveltyState
+from pdm.features import AssetWindowState
+from pdm.features.state import NO_READING
+from pdm.scoring.model import ScoringModel
+
+
+@dataclass(frozen=True)
+class AssetScoringState:
+    """Everything needed to continue one asset's scores after a restart, bit for bit.
+
+    `last_ts_ms` is the newest accepted event time: a redelivered reading is never newer,
+    so replaying a batch whose state was already saved changes nothing.
+    """
+
+    windows: AssetWindowState
+    novelty: NoveltyState
+    hysteresis: HysteresisState
+    model_version: str
+    last_ts_ms: int = int(NO_READING)
+
+    @classmethod
+    def empty(cls, model: ScoringModel) -> AssetScoringState:
+        channels = len(model.feature_set.channels)
+        width = channels * len(model.feature_set.statistics)
+        return cls(
+            AssetWindowState.empty(model.feature_set.tag, channels),
+            model.novelty_detector.start(width),
+            HysteresisState(),
+            model.version,
+        )
+
+    def to_bytes(self) -> bytes:
+        data: dict[str, Any] = {
+            "windows": self.windows.to_dict(),
+            "novelty": self.novelty.to_dict(),
+            "hysteresis": self.hysteresis.as_dict(),
+            "model_version": self.model_version,
+            "last_ts_ms": self.last_ts_ms,
+        }
+        return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes, expected_tag: str | None = None) -> AssetScoringState:
+        data = json.loads(raw)
+        return cls(
+            AssetWindowState.from_dict(data["windows"], expected_tag),
+            NoveltyState.from_dict(data["novelty"]),
+            HysteresisState.from_dict(data["hysteresis"]),
+            str(data["model_version"]),
+            int(data["last_ts_ms"]),
+        )

@@ -1,0 +1,148 @@
+"""The scoring agent: readings → per-asset features, scores and anomaly onsets, in micro-batches.
+
+Run-book: runs inside `pdm worker` (agent `score_readings`, group `pdm-worker`). Per-asset state
+lives in the table `scoring-state` (changelog topic, recovered on start and on rebalance),
+written once per asset per micro-batch after that batch's outputs were acknowledged. A crash
+between the two re-sends identical outputs; a state saved ahead of the committed offset
+makes the redelivered readings no-ops (they are not newer than the saved `last_ts_ms`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import faust
+
+from pdm.contracts import ContractError, decode_message, topics
+from pdm.features import IncompatibleStateError
+from pdm.logs import get_logger
+from pdm.scoring import AssetScoringState, MicroBatch, Outputs, encode, score_micro_batch
+from pdm.scoring.batch import ModelFor
+from pdm.scoring.model import DEFAULT_FEATURE_SET
+from pdm.settings import Settings
+
+log = get_logger(__name__)
+STATE_TABLE = "scoring-state"
+
+
+@dataclass
+class ScoringStats:
+    messages: int = 0
+    undecodable: int = 0
+    frames_skipped: int = 0
+    readings_dropped_stale: int = 0
+    windows_scored: int = 0
+    anomalies: int = 0
+    batches: int = 0
+    busy_s: float = 0.0
+
+
+class Scorer:
+    """Decodes, scores with the pure core and publishes one micro-batch at a time."""
+
+    def __init__(self, app: faust.App, settings: Settings, table: faust.Table, model_for: ModelFor) -> None:
+        self.app, self.table, self.model_for = app, table, model_for
+        kafka = settings.kafka
+        self.topics = {name: kafka.topic(name) for name in (topics.FEATURES, topics.SCORES, topics.ANOMALIES)}
+        self.stats = ScoringStats()
+        self._cache: dict[bytes, tuple[bytes, AssetScoringState]] = {}
+        self._tag = DEFAULT_FEATURE_SET.tag
+
+    async def process(self, batch: Sequence[bytes]) -> None:
+        started = time.perf_counter()
+        micro = self.decode(batch)
+        keys = {asset: asset.encode() for asset in micro.asset_ids()}
+        states = {asset: self._load(key) for asset, key in keys.items()}
+        results, new_states = score_micro_batch(self.model_for, states, micro)
+        outputs = Outputs()
+        for result in results:
+            outputs.extend(encode(result))
+            self.stats.readings_dropped_stale += result.dropped
+        await self._send(outputs)
+        for asset, state in new_states.items():
+            self._save(keys[asset], state)
+        self._count(len(batch), outputs, time.perf_counter() - started)
+
+    def decode(self, batch: Sequence[bytes]) -> MicroBatch:
+        """Invalid messages are the gate's to dead-letter; here they are only counted."""
+        micro = MicroBatch(DEFAULT_FEATURE_SET.channels)
+        for raw in batch:
+            try:
+                micro.add(decode_message(raw or b""))
+            except ContractError:
+                self.stats.undecodable += 1
+        self.stats.frames_skipped += micro.frames
+        return micro
+
+    def _load(self, key: bytes) -> AssetScoringState | None:
+        raw = self.table.get(key)
+        if raw is None:
+            return None
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] is raw:
+            return cached[1]
+        try:
+            state = AssetScoringState.from_bytes(raw, self._tag)
+        except IncompatibleStateError:
+            log.warning("scoring_state_discarded", asset_id=key.decode(), reason="feature set changed")
+            return None
+        self._cache[key] = (raw, state)
+        return state
+
+    def _save(self, key: bytes, state: AssetScoringState) -> None:
+        raw = state.to_bytes()
+        self.table[key] = raw
+        self._cache[key] = (raw, state)
+
+    async def _send(self, outputs: Outputs) -> None:
+        """All sends in flight together, awaited once: the state is saved only after this."""
+        producer = self.app.producer
+        futures = []
+        for name, messages in ((topics.FEATURES, outputs.features), (topics.SCORES, outputs.scores),
+                               (topics.ANOMALIES, outputs.anomalies)):
+            topic = self.topics[name]
+            for key, value in messages:
+                futures.append(await producer.send(topic, key, value, None, None, None))
+        if futures:
+            await asyncio.gather(*futures)
+
+    def _count(self, messages: int, outputs: Outputs, busy_s: float) -> None:
+        self.stats.messages += messages
+        self.stats.batches += 1
+        self.stats.windows_scored += len(outputs.scores)
+        self.stats.anomalies += len(outputs.anomalies)
+        self.stats.busy_s += busy_s
+        if outputs.anomalies:
+            log.info("anomalies_emitted", count=len(outputs.anomalies))
+
+
+def state_table(app: faust.App, settings: Settings) -> faust.Table:
+    """Raw asset-id keys and raw value bytes, partitioned like the readings topic.
+
+    `use_partitioner=True` lets the `take()` timer flush a batch outside stream iteration;
+    raw key bytes make the producer's partitioner put each key on its reading partition.
+    """
+    table = app.Table(STATE_TABLE, key_type=bytes, use_partitioner=True,
+                      partitions=settings.kafka.partitions)
+    table.key_serializer = "raw"
+    table.value_serializer = "raw"
+    return table
+
+
+def register_scoring(
+    app: faust.App, settings: Settings, readings: faust.TopicT, model_for: ModelFor
+) -> Scorer:
+    table = state_table(app, settings)
+    scorer = Scorer(app, settings, table, model_for)
+    worker = settings.worker
+
+    @app.agent(readings, name="score_readings", concurrency=1)
+    async def score_readings(stream: faust.StreamT[bytes]) -> None:
+        """Readings in, features / scores / anomalies out; every decision is in pdm.scoring."""
+        async for batch in stream.take(worker.batch_size, within=worker.batch_within_s):
+            await scorer.process(batch)
+
+    return scorer
