@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request, Response
 from pdm import __version__
 from pdm.api.errors import install_error_handlers
 from pdm.api.routers import health, readings
+from pdm.eventstore import open_application
 from pdm.ingest.publisher import ReadingPublisher
 from pdm.logs import get_logger, new_correlation_id
 from pdm.settings import Settings
@@ -22,9 +23,12 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.publisher = ReadingPublisher(settings.kafka)
+        app.state.domain = None if settings.postgres.embedded else open_application(settings.postgres)
         log.info("api_started", version=__version__)
         yield
         await app.state.publisher.stop()
+        if app.state.domain is not None:
+            app.state.domain.close()
         log.info("api_stopped")
 
     app = FastAPI(

@@ -9,7 +9,9 @@ import typer
 
 from pdm.cli import bench as bench_commands
 from pdm.cli import infra as infra_commands
+from pdm.cli import publish, simulate
 from pdm.cli.common import fail, python, require_infrastructure, service_settings
+from pdm.eventstore import create_event_tables
 from pdm.infra.broker import BrokerUnavailableError
 from pdm.infra.database import DatabaseUnavailableError
 from pdm.infra.migrations import MigrationError, migrate
@@ -22,6 +24,8 @@ app = typer.Typer(
 )
 app.add_typer(infra_commands.app, name="infra")
 app.add_typer(bench_commands.app, name="bench")
+app.command("publish")(publish.publish)
+app.command("simulate")(simulate.simulate)
 log = get_logger("pdm.cli")
 
 
@@ -55,6 +59,7 @@ def migrate_command() -> None:
     try:
         applied = migrate(pg.conninfo(), pg.schema_name,
                           on_applied=lambda m: log.info("migration_applied", file=m.path.name))
+        create_event_tables(pg)
     except DatabaseUnavailableError as exc:
         fail(f"{'PDM_POSTGRES__URL' if pg.url else 'PDM_POSTGRES__HOST'}: {exc}")
     except MigrationError as exc:

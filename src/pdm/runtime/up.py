@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import sys
 
+from pydantic import SecretStr
+
+from pdm.eventstore import create_event_tables
 from pdm.infra.broker import free_port
 from pdm.infra.migrations import migrate
 from pdm.infra.stack import Endpoints, Stack
@@ -36,6 +39,8 @@ async def run_up(settings: Settings) -> None:
                  embedded_kafka=settings.kafka.embedded, embedded_postgres=settings.postgres.embedded)
         applied = await asyncio.to_thread(
             migrate, endpoints.postgres_conninfo, settings.postgres.schema_name)
+        pg = settings.postgres.model_copy(update={"url": SecretStr(endpoints.postgres_conninfo)})
+        await asyncio.to_thread(create_event_tables, pg)
         log.info("migrations_current", applied_now=len(applied))
         log.info("api_listening", url=f"http://{settings.api.host}:{settings.api.port}")
         await Supervisor(service_specs(settings, endpoints)).run()
