@@ -4,4 +4,7 @@ from __future__ import annotations
 
 import typer
 
-app = typer.Typer(no_args_is_help=True, help="Benchmarks: each prints pdm's figure beside a raw baseline measured in the same run, and the ratio.")
+app = typer.Typer(
+    no_args_is_help=True,
+    help="Benchmarks: pdm's figure beside a raw baseline measured in the same run, and the ratio.",
+)
