@@ -125,11 +125,10 @@ def state_table(app: faust.App, settings: Settings) -> faust.Table:
     `use_partitioner=True` lets the `take()` timer flush a batch outside stream iteration;
     raw key bytes make the producer's partitioner put each key on its reading partition.
     """
-    table = app.Table(STATE_TABLE, key_type=bytes, use_partitioner=True,
-                      partitions=settings.kafka.partitions)
-    table.key_serializer = "raw"
-    table.value_serializer = "raw"
-    return table
+    # value_type=bytes selects the raw codec on send *and* on recovery (the notes' advice to
+    # leave value_type unset is about `list`; unset means json, which recovers our bytes as dicts).
+    return app.Table(STATE_TABLE, key_type=bytes, value_type=bytes, use_partitioner=True,
+                     partitions=settings.kafka.partitions)
 
 
 def register_scoring(
