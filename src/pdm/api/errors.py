@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from pdm.domain import errors as domain
 from pdm.logs import get_logger
 
 log = get_logger(__name__)
@@ -40,7 +41,35 @@ HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404:
               503: "unavailable"}
 
 
+def domain_error_response(exc: domain.DomainError) -> JSONResponse:
+    """Refusals keep the domain's stable code; the status says whose move it is next."""
+    status, details = 400, None
+    if isinstance(exc, domain.NotFoundError):
+        status, details = 404, {"id": exc.name or str(exc.aggregate_id)}
+    elif isinstance(exc, domain.ConcurrentChangeError):
+        status, details = 409, {"id": str(exc.aggregate_id), "expected_version": exc.expected_version,
+                                "actual_version": exc.actual_version, "changes": list(exc.changes)}
+    elif isinstance(exc, domain.AlertStateError):
+        status, details = 409, {"id": str(exc.alert_id), "state": str(exc.state), "action": exc.action}
+    elif isinstance(exc, CONFLICTS):
+        status = 409
+    elif isinstance(exc, INVALID):
+        status = 422
+    return error_response(status, exc.code, str(exc), details)
+
+
+CONFLICTS = (domain.AssetDecommissionedError, domain.AssetAlreadyRegisteredError,
+             domain.WorkOrderConflictError, domain.ModelVersionStateError,
+             domain.ModelVersionConflictError, domain.SeverityNotHigherError)
+INVALID = (domain.InvalidChannelError, domain.InvalidMaintenanceWindowError, domain.InvalidSilenceError,
+           domain.InvalidThresholdError, domain.InvalidAmendmentError, domain.InvalidTrainingWindowError)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(domain.DomainError)
+    async def _domain_error(_: Request, exc: domain.DomainError) -> JSONResponse:
+        return domain_error_response(exc)
+
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
         return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
