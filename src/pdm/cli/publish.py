@@ -145,7 +145,7 @@ def progress_bar() -> Progress:
         TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
         TextColumn("{task.fields[sent]:,} sent · {task.fields[rejected]:,} rejected · "
                    "{task.fields[speed]:,.0f} rows/s"),
-        TimeRemainingColumn(), console=err_console, transient=True,
+        TimeRemainingColumn(), console=err_console, transient=True, disable=not err_console.is_terminal,
     )
 
 

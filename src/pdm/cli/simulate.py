@@ -99,7 +99,7 @@ async def run(sim: Simulator, kafka: KafkaSettings, total: int, pace: Pace, back
     try:
         with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
                       TextColumn("{task.completed:,.0f} readings"), TimeRemainingColumn(),
-                      console=err_console, transient=True) as progress:
+                      console=err_console, transient=True, disable=not err_console.is_terminal) as progress:
             return await stream_ticks(sim, publisher, total, pace, backfill=backfill, progress=progress)
     finally:
         await publisher.stop()
