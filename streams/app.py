@@ -20,6 +20,7 @@ from faust.web import Request, Response, View
 from pdm.logs import get_logger
 from pdm.scoring.deployments import DeploymentBook
 from pdm.settings import Settings
+from streams.alerting import AnomalyAlerter
 from streams.deployments import register_deployments
 from streams.gate import ReadingGate
 from streams.scoring import register_scoring
@@ -78,6 +79,14 @@ def create_app(settings: Settings) -> faust.App:
         """Archive and dead-letter every reading; its own consumer group commits after COPY."""
         await gate.run()
 
+    alerter = AnomalyAlerter(settings)
+    app.pdm_alerter = alerter  # type: ignore[attr-defined]
+
+    @app.task
+    async def run_anomaly_alerter() -> None:
+        """Anomalies into alerts; its own consumer group commits after the event store saved."""
+        await alerter.run()
+
     @app.on_partitions_assigned.connect
     async def _assigned(sender: Any, assigned: set[Any], **_: Any) -> None:
         if state.joined_after_s is None:
@@ -92,6 +101,7 @@ def create_app(settings: Settings) -> faust.App:
                 "status": "ok", "joined_after_s": state.joined_after_s,
                 "assigned_partitions": len(state.assigned), "messages_seen": scorer.stats.messages,
                 "gate": asdict(gate.stats), "scoring": asdict(scorer.stats),
+                "alerting": asdict(alerter.stats),
                 "deployments": book.versions(),
             })
 
