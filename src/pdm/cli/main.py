@@ -7,9 +7,9 @@ import os
 
 import typer
 
+from pdm.cli import audit, publish, simulate
 from pdm.cli import bench as bench_commands
 from pdm.cli import infra as infra_commands
-from pdm.cli import publish, simulate
 from pdm.cli.common import fail, python, require_infrastructure, service_settings
 from pdm.eventstore import create_event_tables
 from pdm.infra.broker import BrokerUnavailableError
@@ -26,6 +26,7 @@ app.add_typer(infra_commands.app, name="infra")
 app.add_typer(bench_commands.app, name="bench")
 app.command("publish")(publish.publish)
 app.command("simulate")(simulate.simulate)
+app.command("audit")(audit.audit)
 log = get_logger("pdm.cli")
 
 
@@ -94,6 +95,17 @@ def worker() -> None:
     settings = service_settings("worker")
     require_infrastructure(settings, "both")
     os.execv(python(), [python(), "-m", "streams", "worker"])
+
+
+@app.command()
+def projector() -> None:
+    """Run the projector: read models from the event store, durable timers, no-data checks.
+
+    Example: [bold]PDM_POSTGRES__URL=postgresql://pdm:secret@db/pdm pdm projector[/]
+    """
+    settings = service_settings("projector")
+    require_infrastructure(settings, "postgres")
+    os.execv(python(), [python(), "-m", "projections"])
 
 
 if __name__ == "__main__":

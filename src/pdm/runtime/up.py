@@ -28,6 +28,7 @@ def service_specs(settings: Settings, endpoints: Endpoints) -> list[ServiceSpec]
         ServiceSpec("api", [sys.executable, "-m", "pdm", "api"], env),
         ServiceSpec("worker", [sys.executable, "-m", "streams"],
                     {**env, "PDM_WORKER__WEB_PORT": str(worker_port)}),
+        ServiceSpec("projector", [sys.executable, "-m", "projections"], env),
     ]
 
 
