@@ -8,6 +8,13 @@ from pdm.detection.base import (
     calibrate_threshold,
     top_contributors,
 )
+from pdm.detection.contextual import (
+    CONTEXTUAL_THRESHOLD,
+    ContextualDetector,
+    ContextualParams,
+    ContextualScores,
+    ContextualState,
+)
 from pdm.detection.hysteresis import Hysteresis, HysteresisState, Transition
 from pdm.detection.isolation_forest import IsolationForestDetector
 from pdm.detection.novelty import DEFAULT_THRESHOLD, NoveltyDetector, NoveltyParams, NoveltyState
@@ -16,8 +23,13 @@ from pdm.detection.pca import PcaDetector
 from pdm.detection.registry import UnknownAlgorithmError, load_detector
 
 __all__ = [
+    "CONTEXTUAL_THRESHOLD",
     "DEFAULT_THRESHOLD",
     "ArtifactFormatError",
+    "ContextualDetector",
+    "ContextualParams",
+    "ContextualScores",
+    "ContextualState",
     "Detector",
     "Hysteresis",
     "HysteresisState",

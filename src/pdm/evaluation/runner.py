@@ -10,6 +10,7 @@ import numpy as np
 
 from pdm.detection.novelty import DEFAULT_THRESHOLD, NoveltyDetector
 from pdm.evaluation import nab_scoring as nab
+from pdm.evaluation.detectors import detector_factory as named_detector
 from pdm.evaluation.metrics import PointMetrics, point_metrics
 from pdm.evaluation.replay import DEFAULT_CHUNK, DetectorFactory, read_series, read_windows, replay
 from pdm.evaluation.report import NabReport, ProfileResult
@@ -113,16 +114,17 @@ def run_nab(
     threshold: float | None,
     progress: Progress | None = None,
     detector_factory: DetectorFactory | None = None,
+    detector: str | None = None,
 ) -> NabReport:
     """`pdm eval` on the NAB corpus: `labels_dir` holds combined_windows.json.
 
     With `threshold=None` the detector's own default (fixed before any labels) is also reported.
+    `detector` picks a streaming detector by name (`pdm.evaluation.detectors`).
     """
     fixed = DEFAULT_THRESHOLD if threshold is None else threshold
     labels = Path(labels_dir) / "combined_windows.json"
-    return evaluate_directory(
-        Path(data_dir), labels, detector_factory or NoveltyDetector, fixed, progress=progress
-    )
+    factory = detector_factory or (named_detector(detector) if detector else NoveltyDetector)
+    return evaluate_directory(Path(data_dir), labels, factory, fixed, progress=progress)
 
 
 def run_labelled(
@@ -132,8 +134,9 @@ def run_labelled(
     threshold: float | None,
     progress: Progress | None = None,
     detector_factory: DetectorFactory | None = None,
+    detector: str | None = None,
 ) -> NabReport:
     """Any directory of CSVs with a windows file in NAB's format (the simulator writes one)."""
     fixed = DEFAULT_THRESHOLD if threshold is None else threshold
-    factory = detector_factory or NoveltyDetector
+    factory = detector_factory or (named_detector(detector) if detector else NoveltyDetector)
     return evaluate_directory(Path(data_dir), Path(labels_file), factory, fixed, progress=progress)
