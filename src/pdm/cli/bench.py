@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import typer
 
+from pdm.bench.events import events
+
 app = typer.Typer(
     no_args_is_help=True,
     help="Benchmarks: pdm's figure beside a raw baseline measured in the same run, and the ratio.",
 )
+app.command("events")(events)
