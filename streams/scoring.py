@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import faust
 
 from pdm.contracts import ContractError, decode_message, topics
-from pdm.features import IncompatibleStateError
+from pdm.features import FeatureSet, IncompatibleStateError
 from pdm.logs import get_logger
 from pdm.scoring import AssetScoringState, MicroBatch, Outputs, encode, score_micro_batch
 from pdm.scoring.batch import ModelFor
@@ -43,13 +43,14 @@ class ScoringStats:
 class Scorer:
     """Decodes, scores with the pure core and publishes one micro-batch at a time."""
 
-    def __init__(self, app: faust.App, settings: Settings, table: faust.Table, model_for: ModelFor) -> None:
-        self.app, self.table, self.model_for = app, table, model_for
+    def __init__(self, app: faust.App, settings: Settings, table: faust.Table, model_for: ModelFor,
+                 feature_set: FeatureSet = DEFAULT_FEATURE_SET) -> None:
+        self.app, self.table, self.model_for, self.feature_set = app, table, model_for, feature_set
         kafka = settings.kafka
         self.topics = {name: kafka.topic(name) for name in (topics.FEATURES, topics.SCORES, topics.ANOMALIES)}
         self.stats = ScoringStats()
         self._cache: dict[bytes, tuple[bytes, AssetScoringState]] = {}
-        self._tag = DEFAULT_FEATURE_SET.tag
+        self._tag = feature_set.tag
 
     async def process(self, batch: Sequence[bytes]) -> None:
         started = time.perf_counter()
@@ -68,7 +69,7 @@ class Scorer:
 
     def decode(self, batch: Sequence[bytes]) -> MicroBatch:
         """Invalid messages are the gate's to dead-letter; here they are only counted."""
-        micro = MicroBatch(DEFAULT_FEATURE_SET.channels)
+        micro = MicroBatch(self.feature_set.channels)
         for raw in batch:
             try:
                 micro.add(decode_message(raw or b""))
@@ -132,10 +133,11 @@ def state_table(app: faust.App, settings: Settings) -> faust.Table:
 
 
 def register_scoring(
-    app: faust.App, settings: Settings, readings: faust.TopicT, model_for: ModelFor
+    app: faust.App, settings: Settings, readings: faust.TopicT, model_for: ModelFor,
+    feature_set: FeatureSet = DEFAULT_FEATURE_SET,
 ) -> Scorer:
     table = state_table(app, settings)
-    scorer = Scorer(app, settings, table, model_for)
+    scorer = Scorer(app, settings, table, model_for, feature_set)
     worker = settings.worker
 
     @app.agent(readings, name="score_readings", concurrency=1)

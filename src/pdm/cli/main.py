@@ -9,6 +9,7 @@ import typer
 
 from pdm.cli import audit, publish, simulate
 from pdm.cli import bench as bench_commands
+from pdm.cli import eval as eval_commands
 from pdm.cli import infra as infra_commands
 from pdm.cli.common import fail, python, require_infrastructure, service_settings
 from pdm.eventstore import create_event_tables
@@ -27,6 +28,7 @@ app.add_typer(bench_commands.app, name="bench")
 app.command("publish")(publish.publish)
 app.command("simulate")(simulate.simulate)
 app.command("audit")(audit.audit)
+app.command("eval")(eval_commands.eval_command)
 log = get_logger("pdm.cli")
 
 

@@ -44,7 +44,7 @@ def read_series(path: Path, name: str) -> Series:
         next(reader)
         rows = [row for row in reader if row]
     ts = np.array([row[0] for row in rows], dtype="datetime64[ns]")
-    values = np.array([[float(v) for v in row[1:]] for row in rows], dtype=np.float64)
+    values = np.array([[float(v) if v else np.nan for v in row[1:]] for row in rows], dtype=np.float64)
     return Series(name, ts, values)
 
 
