@@ -11,7 +11,6 @@ the partition. A failure of the store (connection lost) re-reads the batch after
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -38,7 +37,7 @@ class AlerterStats:
     messages: int = 0
     batches: int = 0
     rejected: int = 0
-    outcomes: Counter[str] = field(default_factory=Counter)
+    outcomes: dict[str, int] = field(default_factory=dict)  # plain dict: /healthz serialises it
 
 
 def correlation_id(anomaly: AnomalyV1, record: ConsumerRecord) -> str:
@@ -120,9 +119,10 @@ class AnomalyAlerter:
             str(a.anomaly_id), a.asset_id, a.kind, a.score, a.threshold, a.model_version, a.onset_ts,
             actor=ACTOR, correlation_id=correlation_id(a, record),
         )
-        self.stats.outcomes[result.outcome.value] += 1
-        if result.outcome.value in ("raised", "escalated"):
-            log.info(f"alert_{result.outcome.value}", asset_id=a.asset_id, kind=a.kind,
+        outcome = result.outcome.value
+        self.stats.outcomes[outcome] = self.stats.outcomes.get(outcome, 0) + 1
+        if outcome in ("raised", "escalated"):
+            log.info(f"alert_{outcome}", asset_id=a.asset_id, kind=a.kind,
                      alert_id=str(result.alert_id), score=a.score, position=result.position)
 
     def _reject(self, record: ConsumerRecord, reason: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -107,3 +108,17 @@ async def test_a_message_that_is_not_an_anomaly_is_skipped_not_fatal(
     await consume(alerter, 2)
 
     assert alerter.stats.rejected == 1 and alerter.stats.outcomes == {"raised": 1}
+
+
+async def test_the_stream_worker_raises_an_alert_for_a_published_anomaly(
+    event_store: Settings, domain: PdmApplication, worker: Any
+) -> None:
+    running = worker()
+    await publish(event_store, anomaly())
+
+    deadline = time.monotonic() + 45
+    while domain.latest_alert("pump-7", "vibration") is None and time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+
+    assert domain.latest_alert("pump-7", "vibration") is not None, running.health()
+    assert running.health()["alerting"]["outcomes"] == {"raised": 1}
