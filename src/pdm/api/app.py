@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request, Response
 
 from pdm import __version__
 from pdm.api.errors import install_error_handlers
-from pdm.api.routers import alerts, assets, health, readings, silences
+from pdm.api.routers import alerts, assets, health, models, readings, silences
 from pdm.eventstore import open_application
 from pdm.ingest.publisher import ReadingPublisher
 from pdm.logs import get_logger, new_correlation_id
@@ -42,7 +42,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.middleware("http")(_correlation_id)
     app.include_router(health.router)
     app.include_router(readings.router)
-    for router in (assets.router, alerts.router, silences.router):
+    for router in (assets.router, alerts.router, silences.router, models.router):
         app.include_router(router)
     return app
 

@@ -10,6 +10,7 @@ import pytest
 
 from pdm.alerting.labels import resolved_alert_labels
 from pdm.domain.application import PdmApplication
+from pdm.domain.model_versions import Lineage
 from tests.integration.alerting.conftest import T0, events_of, raise_alert
 
 pytestmark = pytest.mark.integration
@@ -139,3 +140,22 @@ async def test_a_silence_suppresses_alerts_raised_inside_it(
 
     assert created.status_code == 200 and retried.json() == created.json()
     assert (await api.get(f"/v1/alerts/{alert_id}")).json()["state"] == "suppressed"
+
+
+async def test_a_model_version_is_validated_then_retired_once_over_http(
+    api: httpx.AsyncClient, domain: PdmApplication
+) -> None:
+    digest = "ab" * 32
+    lineage = Lineage(T0, T0 + timedelta(days=7), ("pump-7",), T0 + timedelta(days=7), 42, "abc123")
+    domain.record_model_trained(digest, "isolation_forest", {"trees": 100}, T0, T0 + timedelta(days=7),
+                                "fs-1", {"f1": 0.8}, lineage, actor="trainer", correlation_id="job-1")
+
+    validated = await api.post(f"/v1/models/{digest}/validate", json={"metrics": {"f1": 0.81}})
+    retired = await api.post(f"/v1/models/{digest}/retire", json={"reason": "superseded"})
+    again = await api.post(f"/v1/models/{digest}/retire", json={"reason": "superseded"})
+    unknown = await api.post(f"/v1/models/{'cd' * 32}/retire", json={"reason": "x"})
+
+    assert validated.status_code == 200 and retired.json()["position"] == again.json()["position"]
+    assert unknown.status_code == 404 and unknown.json()["code"] == "model_version_not_found"
+    model = (await api.get(f"/v1/models/{digest}")).json()
+    assert model["state"] == "retired" and model["record"]["lineage"]["assets"] == ["pump-7"]
