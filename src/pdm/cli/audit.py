@@ -17,6 +17,8 @@ from pdm.domain.errors import AlertNotFoundError
 from pdm.eventstore import open_application
 
 console = Console(highlight=False)
+if not console.is_terminal:  # piped: no terminal to fit, so do not fold ids into 80 columns
+    console = Console(highlight=False, width=200)
 
 
 def audit(

@@ -153,17 +153,20 @@ def test_an_asset_that_goes_silent_raises_one_no_data_alert(
 ) -> None:
     archive(event_store, "pump-7", T0, T0 + timedelta(minutes=1))
     archive(event_store, "fan-2", T0 + timedelta(minutes=1))
-    archive(event_store, "old-1", T0 - timedelta(days=30), flags=2)
+    archive(event_store, "replay-1", T0 - timedelta(hours=5))
+    archive(event_store, "old-1", T0 - timedelta(days=30))
+    archive(event_store, "backfill-1", T0, flags=2)
     projector = projectors(T0 + timedelta(minutes=2))
     projector.tick()
-    archive(event_store, "fan-2", T0 + timedelta(minutes=10))  # fan-2 keeps reporting
+    archive(event_store, "fan-2", T0 + timedelta(minutes=10))  # keeps reporting
+    archive(event_store, "replay-1", T0 - timedelta(hours=4))  # past data, but arriving: alive
 
-    for minute in (17, 20, 24):
+    for minute in (10, 17, 20, 24):
         projector.clock.now = T0 + timedelta(minutes=minute)  # type: ignore[attr-defined]
         projector.tick()
 
     alert = domain.latest_alert("pump-7", NO_DATA_KIND)
-    assert alert is not None and alert.raised_at == T0 + timedelta(minutes=16)
+    assert alert is not None and alert.raised_at == T0 + timedelta(minutes=17)
     assert alert.state == "open" and alert.window_count == 1
-    assert domain.latest_alert("fan-2", NO_DATA_KIND) is None
-    assert domain.find(Asset.create_id("old-1")) is None
+    for quiet in ("fan-2", "replay-1", "old-1", "backfill-1"):
+        assert domain.find(Asset.create_id(quiet)) is None, quiet
