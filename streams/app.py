@@ -22,6 +22,7 @@ from pdm.scoring.deployments import DeploymentBook
 from pdm.settings import Settings
 from streams.alerting import AnomalyAlerter
 from streams.deployments import register_deployments
+from streams.fetch_wait import shorten_fetch_wait
 from streams.gate import ReadingGate
 from streams.scoring import register_scoring
 
@@ -42,6 +43,7 @@ class WorkerState:
 
 def create_app(settings: Settings) -> faust.App:
     kafka = settings.kafka
+    shorten_fetch_wait()
     app = faust.App(
         f"{kafka.topic_prefix}pdm-worker",
         broker=[f"kafka://{server.strip()}" for server in str(kafka.bootstrap_servers).split(",")],

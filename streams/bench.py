@@ -9,6 +9,7 @@ The reading gate is not started: it is its own consumer group and would share th
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from typing import Any
@@ -22,6 +23,7 @@ from pdm.scoring import ScoringModel
 from pdm.scoring.deployments import DeploymentBook
 from pdm.settings import Settings
 from streams.app import PdmWorker
+from streams.fetch_wait import shorten_fetch_wait
 from streams.scoring import register_scoring
 
 REPORT_TOPIC = "pdm.bench.report"
@@ -93,6 +95,8 @@ def create_bench_app(settings: Settings, mode: str, expected: int, model: Scorin
 
 if __name__ == "__main__":
     settings = service_settings("bench-worker")
+    if os.environ.get("PDM_BENCH_FETCH_WAIT") != "faust-default":
+        shorten_fetch_wait()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     mode, expected = sys.argv[1], int(sys.argv[2])
     window_s, capacity = float(sys.argv[3]), int(sys.argv[4])

@@ -5,9 +5,11 @@ from __future__ import annotations
 import typer
 
 from pdm.bench.events import events
+from pdm.bench.stream import stream
 
 app = typer.Typer(
     no_args_is_help=True,
     help="Benchmarks: pdm's figure beside a raw baseline measured in the same run, and the ratio.",
 )
 app.command("events")(events)
+app.command("stream")(stream)
