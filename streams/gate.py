@@ -31,7 +31,14 @@ from pdm.contracts import (
     topics,
 )
 from pdm.infra import kafka as kafka_clients
-from pdm.infra.archive import FLAG_BACKFILL, FLAG_LATE, ArchiveRows, ArchiveWriter, utc_from_ms
+from pdm.infra.archive import (
+    FLAG_BACKFILL,
+    FLAG_LATE,
+    ArchiveRows,
+    ArchiveWriter,
+    ReadingBlock,
+    utc_from_ms,
+)
 from pdm.ingest.lateness import LatenessTracker
 from pdm.logs import get_logger
 from pdm.settings import Settings
@@ -162,12 +169,9 @@ class ReadingGate:
         arrays = batch.arrays
         late = self.lateness.late_mask(batch.asset_id, arrays.ts_ms)
         base_flag = FLAG_BACKFILL if batch.backfill else 0
-        channels = list(arrays.channels)
-        for i, (ts_ms, rid) in enumerate(zip(arrays.ts_ms.tolist(), batch.ids(), strict=True)):
-            ts = utc_from_ms(ts_ms)
-            rows.readings.append((batch.asset_id, ts, rid, batch.revision, channels,
-                                  arrays.values[i].tolist(), base_flag | (FLAG_LATE * bool(late[i])),
-                                  record.partition, record.offset))
+        rows.blocks.append(ReadingBlock(
+            batch.asset_id, arrays.ts_ms, batch.id_bytes(), batch.revision, arrays.channels,
+            arrays.values, base_flag | (late * FLAG_LATE), record.partition, record.offset))
         rows.add_months(utc_from_ms(int(arrays.ts_ms.min())), utc_from_ms(int(arrays.ts_ms.max())))
 
     def _source(self, record: ConsumerRecord) -> SourceOffsetV1:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import typer
 
 from pdm.bench.events import events
+from pdm.bench.ingest import ingest
 from pdm.bench.stream import stream
 
 app = typer.Typer(
     no_args_is_help=True,
     help="Benchmarks: pdm's figure beside a raw baseline measured in the same run, and the ratio.",
 )
+app.command("ingest")(ingest)
 app.command("events")(events)
 app.command("stream")(stream)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
+from hashlib import sha1
 from typing import Annotated, Final, Literal, NamedTuple
 from uuid import UUID
 
@@ -18,13 +19,14 @@ from pdm.contracts.fields import (
     FiniteFloat,
     from_epoch_ms,
 )
-from pdm.contracts.identity import reading_id
+from pdm.contracts.identity import PDM_NAMESPACE
 from pdm.contracts.readings import Quality, ReadingV1, Revision, Unit
 
 BATCH_SCHEMA: Final = "reading_batch.v1"
 MAX_BATCH_ROWS: Final = 10_000
 MAX_BATCH_CELLS: Final = 200_000
 
+_NAMESPACE: Final = PDM_NAMESPACE.bytes
 Column = Annotated[list[FiniteFloat | None], Field(max_length=MAX_BATCH_ROWS)]
 
 
@@ -105,7 +107,34 @@ class ReadingBatchV1(BaseModel):
         """The given reading ids, or the ones ReadingV1 would derive for each row."""
         if self.reading_ids is not None:
             return list(self.reading_ids)
-        return [reading_id(self.asset_id, ts, vals, self.revision) for ts, vals in self._rows()]
+        return [UUID(bytes=raw.tobytes()) for raw in self._derived_id_bytes()]
+
+    def id_bytes(self) -> np.ndarray:
+        """`ids()` as a (rows, 16) uint8 array, without a UUID object per row: the archive's
+        COPY path only needs the bytes."""
+        if self.reading_ids is not None:
+            return np.frombuffer(b"".join(u.bytes for u in self.reading_ids), np.uint8).reshape(-1, 16)
+        return self._derived_id_bytes()
+
+    def _derived_id_bytes(self) -> np.ndarray:
+        """Exactly `identity.reading_id` of every row (uuid5 of the same canonical text), built
+        column by column: a 500-row batch costs ~1 µs a row instead of ~5."""
+        names = sorted(self.channels)  # reading_id sorts (name, value) pairs; names are unique
+        columns = [[None if v is None else f"{n}={v + 0.0!r}" for v in self.channels[n]] for n in names]
+        cells = zip(*columns, strict=True)
+        if any(None in column for column in columns):
+            canonical = [";".join(c for c in row if c is not None) for row in cells]
+        else:
+            canonical = [";".join(row) for row in cells]
+        head, rev = _NAMESPACE + f"reading/{self.asset_id}/".encode(), f"/{self.revision}/"
+        digests = b"".join(
+            sha1(head + f"{ts}{rev}{text}".encode(), usedforsecurity=False).digest()[:16]
+            for ts, text in zip(self.ts, canonical, strict=True)
+        )
+        raw = np.frombuffer(digests, np.uint8).reshape(-1, 16).copy()
+        raw[:, 6] = (raw[:, 6] & 0x0F) | 0x50  # version 5, as uuid5 sets it
+        raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
+        return raw
 
     def readings(self) -> list[ReadingV1]:
         """One ReadingV1 per row; for slow paths and tests, not the stream hot path."""

@@ -18,6 +18,7 @@ class _Group:
 
     readings: list[ReadingV1] = field(default_factory=list)
     units: dict[str, str | None] = field(default_factory=dict)
+    has_units: bool = False
 
     def accepts(self, reading: ReadingV1, max_batch: int) -> bool:
         if not self.readings:
@@ -25,9 +26,13 @@ class _Group:
         if len(self.readings) >= max_batch or reading.revision != self.readings[0].revision:
             return False
         given = reading.units or {}
-        if any(self.units.get(ch, given.get(ch)) != given.get(ch) for ch in reading.values):
+        # Without units on either side every channel's unit is None: nothing can conflict.
+        if (given or self.has_units) and any(
+            self.units.get(ch, given.get(ch)) != given.get(ch) for ch in reading.values
+        ):
             return False
-        channels = len(self.units.keys() | reading.values.keys())
+        known = self.units.keys()
+        channels = len(known) if known >= reading.values.keys() else len(known | reading.values.keys())
         rows = len(self.readings) + 1
         return channels <= MAX_CHANNELS and channels * rows <= MAX_BATCH_CELLS
 
@@ -35,6 +40,7 @@ class _Group:
         given = reading.units or {}
         for channel in reading.values:
             self.units[channel] = given.get(channel)
+        self.has_units = self.has_units or bool(given)
         self.readings.append(reading)
 
 
@@ -76,8 +82,9 @@ def _to_batch(group: _Group, backfill: bool) -> ReadingBatchV1:
         payload["units"] = units
     if quality_names:
         payload["quality"] = {n: [(r.quality or {}).get(n) for r in rows] for n in quality_names}
-    if any(r.reading_id != _derived_id(r) for r in rows):
-        payload["reading_ids"] = [r.reading_id for r in rows]
+    # A reading without an id (UnidentifiedReading) has the derived one by definition.
+    if any(r.reading_id is not None and r.reading_id != _derived_id(r) for r in rows):
+        payload["reading_ids"] = [r.reading_id or _derived_id(r) for r in rows]
     return ReadingBatchV1.model_validate(payload)
 
 

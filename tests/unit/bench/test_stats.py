@@ -1,0 +1,55 @@
+"""The bench's pure figures: percentiles, rates, ratios and the result table."""
+
+import pytest
+from rich.console import Console
+
+from pdm.bench._stats import Figure, format_rate, format_ratio, percentile, rate, ratio, results_table
+
+pytestmark = pytest.mark.unit
+
+
+def test_percentile_interpolates_between_closest_ranks_like_numpy() -> None:
+    values = [4.0, 1.0, 3.0, 2.0]
+
+    assert percentile(values, 50) == 2.5
+    assert percentile(values, 0) == 1.0 and percentile(values, 100) == 4.0
+    assert percentile(values, 99) == pytest.approx(3.97)
+
+
+def test_percentile_of_one_value_is_that_value() -> None:
+    assert percentile([0.25], 99) == 0.25
+
+
+def test_percentile_refuses_no_values_and_out_of_range_q() -> None:
+    with pytest.raises(ValueError):
+        percentile([], 50)
+    with pytest.raises(ValueError):
+        percentile([1.0], 101)
+
+
+def test_rate_is_items_per_second_and_refuses_zero_time() -> None:
+    assert rate(50_000, 0.5) == 100_000
+    with pytest.raises(ValueError):
+        rate(1, 0.0)
+
+
+def test_ratio_against_a_zero_baseline_is_unknown_not_infinite() -> None:
+    assert ratio(1.0, 4.0) == 0.25
+    assert ratio(1.0, 0.0) is None
+    assert format_ratio(None) == "n/a"
+
+
+def test_rates_and_ratios_are_formatted_for_reading_at_a_glance() -> None:
+    assert format_rate(123_456.7) == "123,457/s"
+    assert format_ratio(0.5749) == "57%"
+
+
+def test_result_table_shows_rate_baseline_ratio_and_target_per_path() -> None:
+    figure = Figure("HTTP → Kafka", 60_000, "raw producer", 240_000, "≥ 50,000/s")
+    console = Console(width=120, record=True)
+
+    console.print(results_table("ingest", [figure]))
+    text = console.export_text()
+
+    assert figure.ratio == 0.25
+    assert all(cell in text for cell in ("HTTP → Kafka", "60,000/s", "240,000/s", "25%", "≥ 50,000/s"))
