@@ -121,7 +121,7 @@ def test_wrong_database_password_ends_with_one_line_naming_the_cause(
         Path(hba).write_text(f"local all {schema} scram-sha-256\nhost all {schema} all scram-sha-256\n{original}")
         conn.execute("SELECT pg_reload_conf()")
     try:
-        url = postgres_conninfo.replace("postgres:@", f"{schema}:wrong@", 1)
+        url = _url_as(postgres_conninfo, schema, "wrong")
         result = _pdm("migrate", PDM_POSTGRES__URL=url)
     finally:
         Path(hba).write_text(original)
@@ -131,3 +131,14 @@ def test_wrong_database_password_ends_with_one_line_naming_the_cause(
     assert result.returncode == 2
     assert "password authentication failed" in result.stderr
     assert "wrong" not in result.stderr and result.stderr.strip().count("\n") == 0
+
+
+def _url_as(conninfo: str, user: str, password: str) -> str:
+    """The same server as `conninfo` (TCP or unix socket), as another user, in URL form."""
+    from urllib.parse import quote
+
+    from psycopg.conninfo import conninfo_to_dict
+
+    params = conninfo_to_dict(conninfo)
+    host, port = quote(str(params.get("host", "localhost")), safe=""), params.get("port", 5432)
+    return f"postgresql://{user}:{password}@/{params.get('dbname', 'postgres')}?host={host}&port={port}"

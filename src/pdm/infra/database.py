@@ -45,11 +45,12 @@ def stop_embedded_postgres(data_dir: Path) -> bool:
 
 
 def connect(conninfo: str, schema: str = "public", **kwargs: object) -> psycopg.Connection:
-    """A connection whose search_path is the configured schema, so tests can isolate by schema."""
+    """A connection that sees only the configured schema (and pg_catalog): nothing falls back to
+    `public`, so schemas isolate deployments and tests completely."""
     try:
         return psycopg.connect(
             conninfo, connect_timeout=CONNECT_TIMEOUT_S,
-            options=f"-c search_path={schema},public", **kwargs,  # type: ignore[arg-type]
+            options=f"-c search_path={schema}", **kwargs,  # type: ignore[arg-type]
         )
     except psycopg.OperationalError as exc:
         raise DatabaseUnavailableError(describe_connection_error(exc)) from None
