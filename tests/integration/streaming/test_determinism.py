@@ -47,8 +47,8 @@ def batch_path(settings: Settings, asset_ids: list[str]) -> tuple[dict, dict]:  
 async def test_streamed_features_and_scores_equal_the_batch_path_over_the_archive(
     migrated: Settings, worker: Callable[[], WorkerProcess]
 ) -> None:
-    sim = Simulator(3, rate_hz=1.0, seed=11, faults="overheat:pump-1@6m+4m")
-    duration = timedelta(minutes=12)
+    sim = Simulator(3, rate_hz=1.0, seed=11, faults="overheat:pump-1@16m+4m")
+    duration = timedelta(minutes=20)
     worker()
 
     sent = await publish_history(migrated, sim, duration, ticks_per_batch=45)
@@ -66,7 +66,7 @@ async def test_scores_after_a_sigkill_and_restart_equal_an_uninterrupted_run(
     migrated: Settings, worker: Callable[[], WorkerProcess]
 ) -> None:
     sim = Simulator(2, rate_hz=1.0, seed=12)
-    first, rest = timedelta(minutes=8), timedelta(minutes=8)
+    first, rest = timedelta(minutes=10), timedelta(minutes=10)
     process = worker()
     await publish_history(migrated, sim, first, ticks_per_batch=30)
     await read_scores(migrated, expected_windows(sim, first))
