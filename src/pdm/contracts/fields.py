@@ -95,6 +95,14 @@ def _parse_rfc3339(text: str) -> datetime:
     if match is None:
         raise _ts_error(f"{text[:40]!r} is not RFC 3339 (e.g. 2026-11-21T10:00:00.123Z)")
     year, month, day, hour, minute, second, frac, zulu, sign, oh, om = match.groups()
+    if zulu or (sign and int(oh) <= 23 and int(om) <= 59):
+        # The C parser is ~25x faster and agrees with the path below on every string this
+        # grammar accepts with an in-range offset (it would take "+00:60"); where it refuses
+        # one (31 February, say) the path below explains what is wrong.
+        try:
+            return _in_range(datetime.fromisoformat(text))
+        except ValueError:
+            pass
     if not zulu and not sign:
         raise _ts_error(f"{text!r} has no timezone offset; append 'Z' (UTC) or an offset like '+01:00'")
     try:
