@@ -12,6 +12,8 @@ from pdm.cli import bench as bench_commands
 from pdm.cli import eval as eval_commands
 from pdm.cli import infra as infra_commands
 from pdm.cli.common import fail, python, require_infrastructure, service_settings
+from pdm.cli.replay import replay as replay_command
+from pdm.cli.retrain import retrain as retrain_command
 from pdm.eventstore import create_event_tables
 from pdm.infra.broker import BrokerUnavailableError
 from pdm.infra.database import DatabaseUnavailableError
@@ -28,6 +30,8 @@ app.add_typer(bench_commands.app, name="bench")
 app.command("publish")(publish.publish)
 app.command("simulate")(simulate.simulate)
 app.command("audit")(audit.audit)
+app.command("replay")(replay_command)
+app.command("retrain")(retrain_command)
 app.command("eval")(eval_commands.eval_command)
 log = get_logger("pdm.cli")
 

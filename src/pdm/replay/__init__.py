@@ -1,0 +1,1 @@
+"""Replay of archived or logged history through the stream's own feature and scoring code."""

@@ -1,0 +1,107 @@
+"""Feature tables from replayed history, computed by the stream's own feature code."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from pdm.features import FeatureSet, extract
+from pdm.features.state import NO_READING, AssetWindowState
+from pdm.scoring import accept_mask
+
+NANOS_PER_MS = 1_000_000
+CHUNK = 250_000
+
+
+@dataclass(frozen=True)
+class FeatureTable:
+    """Feature rows of many assets: grouped by asset, each asset's rows in event-time order.
+
+    `ts_ms` is each window's end, as on `pdm.features.v1`; `feature_set` is the tag that
+    names the definition, and is written into every file a replay produces.
+    """
+
+    feature_set: str
+    names: tuple[str, ...]
+    asset_ids: np.ndarray  # object (rows,)
+    ts_ms: np.ndarray  # int64 (rows,)
+    values: np.ndarray  # float64 (rows, features)
+    readings: int = 0
+
+    def __len__(self) -> int:
+        return len(self.ts_ms)
+
+    def select(self, mask: np.ndarray) -> FeatureTable:
+        return FeatureTable(self.feature_set, self.names, self.asset_ids[mask], self.ts_ms[mask],
+                            self.values[mask], self.readings)
+
+    def assets(self) -> list[str]:
+        return list(dict.fromkeys(self.asset_ids.tolist()))
+
+
+class FeatureBuilder:
+    """Per-asset feature state carried across slices of history, so a replay can read the
+    archive a slice at a time: `extract` gives the same bits whatever the chunking."""
+
+    def __init__(self, feature_set: FeatureSet) -> None:
+        self.feature_set = feature_set
+        self._states: dict[str, tuple[AssetWindowState, int]] = {}
+        self._ids: list[np.ndarray] = []
+        self._ends: list[np.ndarray] = []
+        self._rows: list[np.ndarray] = []
+        self.readings = 0
+
+    def add(self, asset_id: str, ts_ms: np.ndarray, values: np.ndarray, chunk: int = CHUNK) -> None:
+        """Readings pass the scorer's acceptance rule first (newer than every earlier one), then
+        `extract`, exactly as in the stream; `chunk` only bounds memory."""
+        fs = self.feature_set
+        state, last_ms = self._states.get(asset_id) or (AssetWindowState.empty(fs.tag, len(fs.channels)),
+                                                        int(NO_READING))
+        for start in range(0, len(ts_ms), chunk):
+            ts, vals = ts_ms[start:start + chunk], values[start:start + chunk]
+            keep = accept_mask(last_ms, ts)
+            if keep.any():
+                last_ms = max(last_ms, int(ts[keep].max()))
+            rows, state = extract(fs, state, ts[keep] * NANOS_PER_MS, vals[keep], asset_id)
+            if len(rows):
+                self._ids.append(np.full(len(rows), asset_id, dtype=object))
+                self._ends.append(rows.ts // NANOS_PER_MS)
+                self._rows.append(rows.values)
+        self._states[asset_id] = (state, last_ms)
+        self.readings += len(ts_ms)
+
+    def table(self) -> FeatureTable:
+        """Rows grouped by asset (first-seen order), each asset's rows in event-time order."""
+        table = concatenate(self.feature_set, self._ids, self._ends, self._rows, self.readings)
+        order = np.argsort(_first_seen_codes(table.asset_ids), kind="stable")
+        return FeatureTable(table.feature_set, table.names, table.asset_ids[order], table.ts_ms[order],
+                            table.values[order], table.readings)
+
+
+def _first_seen_codes(ids: np.ndarray) -> np.ndarray:
+    codes = {asset: i for i, asset in enumerate(dict.fromkeys(ids.tolist()))}
+    return np.fromiter((codes[a] for a in ids.tolist()), dtype=np.int64, count=len(ids))
+
+
+def feature_table(
+    feature_set: FeatureSet, histories: Iterable[tuple[str, np.ndarray, np.ndarray]]
+) -> FeatureTable:
+    """`histories` yields (asset, ts_ms, values) with columns in the feature set's channel order."""
+    builder = FeatureBuilder(feature_set)
+    for asset_id, ts_ms, values in histories:
+        builder.add(asset_id, ts_ms, values)
+    return builder.table()
+
+
+def concatenate(feature_set: FeatureSet, ids: list[np.ndarray], ends: list[np.ndarray],
+                rows: list[np.ndarray], readings: int) -> FeatureTable:
+    width = len(feature_set.feature_names)
+    return FeatureTable(
+        feature_set.tag, feature_set.feature_names,
+        np.concatenate(ids) if ids else np.empty(0, object),
+        np.concatenate(ends) if ends else np.empty(0, np.int64),
+        np.concatenate(rows) if rows else np.empty((0, width)),
+        readings,
+    )
