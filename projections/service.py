@@ -19,7 +19,8 @@ from pdm.logs import get_logger
 from pdm.settings import Settings
 from projections.firing import TimerRunner
 from projections.no_data import NoDataWatch
-from projections.runner import ProjectionRunner
+from projections.parking import ParkingRunner
+from projections.registry import read_models
 from projections.timers import AlertTimersProjection
 
 log = get_logger(__name__)
@@ -54,7 +55,7 @@ class Projector:
     def _open(self) -> None:
         pg = self.settings.postgres
         self.conn: psycopg.Connection[Any] = connect(pg.conninfo(), pg.schema_name, autocommit=True)
-        self.runner = ProjectionRunner(self.app, self.conn, [self.timers])
+        self.runner = ParkingRunner(self.app, self.conn, [self.timers, *read_models()])
         self.firing = TimerRunner(self.app, self.conn)
         self.no_data = NoDataWatch(self.conn, self.policy)
 

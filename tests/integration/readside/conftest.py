@@ -1,0 +1,50 @@
+"""Read-side fixtures: the alerting fixtures, a simulated run of alert lifecycles, table dumps."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import psycopg
+import pytest
+
+from pdm.domain.application import PdmApplication
+from pdm.settings import Settings
+from tests.integration.alerting.conftest import T0, api, domain, event_store, raise_alert
+
+__all__ = ["api", "domain", "event_store"]
+READ_TABLES = ("rm_alerts", "rm_alert_sites", "rm_alert_timeline", "rm_asset_health",
+               "rm_asset_health_alerts", "rm_models")
+
+
+@pytest.fixture
+def db(event_store: Settings) -> Iterator[psycopg.Connection[Any]]:
+    pg = event_store.postgres
+    with psycopg.connect(pg.conninfo(), options=f"-c search_path={pg.schema_name}", autocommit=True) as conn:
+        yield conn
+
+
+def simulate_run(domain: PdmApplication, assets: int = 6, alerts_per_asset: int = 3, prefix: str = "pump") -> list[Any]:
+    """Alerts on several assets and sites; some escalated, acknowledged, resolved, re-raised."""
+    for n in range(assets):
+        domain.register_asset(f"{prefix}-{n}", f"plant-{n % 2}", "pump", {}, actor="ops", correlation_id="t")
+    ids = []
+    for n in range(assets):
+        for k in range(alerts_per_asset):
+            at = T0 + timedelta(minutes=10 * k + n)
+            alert_id = raise_alert(domain, f"{prefix}-{n}", anomaly_id=f"{prefix}-{n}-{k}", at=at).alert_id
+            raise_alert(domain, f"{prefix}-{n}", anomaly_id=f"{prefix}-{n}-{k}-b", at=at + timedelta(seconds=30), score=0.95)
+            ids.append(alert_id)
+            if (n + k) % 3 == 0:
+                domain.acknowledge_alert(alert_id, "alice", f"looking {n}/{k}", actor="alice", correlation_id="t")
+            if k < alerts_per_asset - 1:
+                domain.resolve_alert(alert_id, "bob", "fixed", (n + k) % 2 == 0, actor="bob", correlation_id="t")
+    return ids
+
+
+def dump(conn: psycopg.Connection[Any], table: str) -> list[tuple[Any, ...]]:
+    return conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
+
+
+__all__ += ["T0", "dump", "simulate_run"]
