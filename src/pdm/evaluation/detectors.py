@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from pdm.detection.contextual import ContextualDetector
+from pdm.detection.maintenance import MaintenanceDetector
 from pdm.detection.novelty import NoveltyDetector
 from pdm.detection.online import OnlineDetector
 from pdm.evaluation.replay import DetectorFactory
 
-DEFAULT_DETECTOR = NoveltyDetector.algorithm
+DEFAULT_DETECTOR = MaintenanceDetector.algorithm
+"""The stream worker's detector too (pdm.scoring.model), with NAB's parameters."""
 
 STREAMING_DETECTORS: dict[str, DetectorFactory] = {
     NoveltyDetector.algorithm: NoveltyDetector,
     ContextualDetector.algorithm: ContextualDetector,
+    MaintenanceDetector.algorithm: MaintenanceDetector,
     OnlineDetector.algorithm: OnlineDetector,
 }
 

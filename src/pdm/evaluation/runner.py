@@ -8,8 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from pdm.detection.novelty import DEFAULT_THRESHOLD, NoveltyDetector
+from pdm.detection.novelty import DEFAULT_THRESHOLD
 from pdm.evaluation import nab_scoring as nab
+from pdm.evaluation.detectors import DEFAULT_DETECTOR
 from pdm.evaluation.detectors import detector_factory as named_detector
 from pdm.evaluation.metrics import PointMetrics, point_metrics
 from pdm.evaluation.replay import DEFAULT_CHUNK, DetectorFactory, read_series, read_windows, replay
@@ -123,7 +124,7 @@ def run_nab(
     """
     fixed = DEFAULT_THRESHOLD if threshold is None else threshold
     labels = Path(labels_dir) / "combined_windows.json"
-    factory = detector_factory or (named_detector(detector) if detector else NoveltyDetector)
+    factory = detector_factory or named_detector(detector or DEFAULT_DETECTOR)
     return evaluate_directory(Path(data_dir), labels, factory, fixed, progress=progress)
 
 
@@ -138,5 +139,5 @@ def run_labelled(
 ) -> NabReport:
     """Any directory of CSVs with a windows file in NAB's format (the simulator writes one)."""
     fixed = DEFAULT_THRESHOLD if threshold is None else threshold
-    factory = detector_factory or (named_detector(detector) if detector else NoveltyDetector)
+    factory = detector_factory or named_detector(detector or DEFAULT_DETECTOR)
     return evaluate_directory(Path(data_dir), Path(labels_file), factory, fixed, progress=progress)

@@ -6,8 +6,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from pdm.detection import HysteresisState, Transition
-from pdm.detection.hysteresis import run as run_hysteresis
+from pdm.detection import Hysteresis, HysteresisState, Transition
+from pdm.detection.hysteresis import step as hysteresis_step
 from pdm.features import FeatureRows, extract
 from pdm.scoring.model import ModelScores, ScoringModel, per_channel
 from pdm.scoring.state import AssetScoringState
@@ -52,24 +52,42 @@ def score_asset(
     if not len(ts_ms):
         return _nothing_new(model, state, asset_id, int((~keep).sum())), state
     rows, windows = extract(model.feature_set, state.windows, ts_ms * NANOS_PER_MS, values, asset_id)
-    novelty_scores, novelty = model.novelty_detector.update(state.novelty, rows.values)
+    online, detector = model.detector.update(state.detector, rows.values)
     if model.trained is None:
-        scores = ModelScores(
-            novelty_scores.raw, per_channel(model.feature_set, novelty_scores.contributions), model.threshold
-        )
+        contributions = per_channel(model.feature_set, online.contributions)
+        scores = ModelScores(online.raw, contributions, model.threshold, online.severe)
     else:
         scores = model.score_trained(rows.values)
     hysteresis = state.hysteresis if state.model_version == model.version else HysteresisState()
     anomalous = scores.raw >= scores.threshold
-    _, transitions, hysteresis = run_hysteresis(model.hysteresis, hysteresis, anomalous)
-    raised = np.array([i for i, t in enumerate(transitions) if t is Transition.RAISED], dtype=np.int64)
+    raised, hysteresis = confirm(model.hysteresis, hysteresis, anomalous, scores.severe)
     last = int(ts_ms[-1]) if len(ts_ms) else state.last_ts_ms
     new_state = replace(
-        state, windows=windows, novelty=novelty, hysteresis=hysteresis,
+        state, windows=windows, detector=detector, hysteresis=hysteresis,
         model_version=model.version, last_ts_ms=max(last, state.last_ts_ms),
     )
     result = AssetResult(asset_id, model, rows, scores, anomalous, raised, int((~keep).sum()))
     return result, new_state
+
+
+def confirm(
+    rule: Hysteresis, state: HysteresisState, anomalous: np.ndarray, severe: np.ndarray | None
+) -> tuple[np.ndarray, HysteresisState]:
+    """Rows at which an anomaly is raised: k anomalous windows in a row, or one severe window.
+
+    A severe window (an impulse far beyond the last hour's range) raises at once: a spike
+    that large is a fault, not noise. A loop over windows, the same for stream and replay.
+    """
+    raised = []
+    flags = severe.tolist() if severe is not None else [False] * len(anomalous)
+    for i, (flag, now) in enumerate(zip(anomalous.tolist(), flags, strict=True)):
+        if now and not state.active:
+            state, transition = HysteresisState(True, 0), Transition.RAISED
+        else:
+            state, transition = hysteresis_step(rule, state, flag or now)
+        if transition is Transition.RAISED:
+            raised.append(i)
+    return np.array(raised, dtype=np.int64), state
 
 
 def _nothing_new(model: ScoringModel, state: AssetScoringState, asset_id: str, dropped: int) -> AssetResult:

@@ -1,4 +1,4 @@
-"""Per-asset scoring state: feature windows, detector state and hysteresis, serialisable exactly."""
+"""Per-asset scoring state: feature windows, online detector state and hysteresis, serialisable exactly."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from pdm.detection import HysteresisState, NoveltyState
-from pdm.features import AssetWindowState
+from pdm.detection import HysteresisState
+from pdm.detection.maintenance import MaintenanceState
+from pdm.features import AssetWindowState, IncompatibleStateError
 from pdm.features.state import NO_READING
 from pdm.scoring.model import ScoringModel
 
@@ -21,7 +22,7 @@ class AssetScoringState:
     """
 
     windows: AssetWindowState
-    novelty: NoveltyState
+    detector: MaintenanceState
     hysteresis: HysteresisState
     model_version: str
     last_ts_ms: int = int(NO_READING)
@@ -32,7 +33,7 @@ class AssetScoringState:
         width = channels * len(model.feature_set.statistics)
         return cls(
             AssetWindowState.empty(model.feature_set.tag, channels),
-            model.novelty_detector.start(width),
+            model.detector.start(width),
             HysteresisState(),
             model.version,
         )
@@ -40,7 +41,7 @@ class AssetScoringState:
     def to_bytes(self) -> bytes:
         data: dict[str, Any] = {
             "windows": self.windows.to_dict(),
-            "novelty": self.novelty.to_dict(),
+            "detector": self.detector.to_dict(),
             "hysteresis": self.hysteresis.as_dict(),
             "model_version": self.model_version,
             "last_ts_ms": self.last_ts_ms,
@@ -50,9 +51,11 @@ class AssetScoringState:
     @classmethod
     def from_bytes(cls, raw: bytes, expected_tag: str | None = None) -> AssetScoringState:
         data = json.loads(raw)
+        if "detector" not in data:
+            raise IncompatibleStateError("state of an earlier online detector (novelty-v1)")
         return cls(
             AssetWindowState.from_dict(data["windows"], expected_tag),
-            NoveltyState.from_dict(data["novelty"]),
+            MaintenanceState.from_dict(data["detector"]),
             HysteresisState.from_dict(data["hysteresis"]),
             str(data["model_version"]),
             int(data["last_ts_ms"]),

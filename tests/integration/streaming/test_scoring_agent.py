@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from pdm.scoring import DEFAULT_VERSION
 from pdm.settings import Settings
 from pdm.simulation import Simulator
 from tests.integration.conftest import WorkerProcess
@@ -27,5 +28,5 @@ async def test_every_closed_window_is_scored_once_with_versions(
 
     assert len(scores) == expected_windows(sim, duration)
     assert len({score_key(s) for s in scores}) == len(scores)
-    assert {s["model_version"] for s in scores} == {"novelty-v1"}
+    assert {s["model_version"] for s in scores} == {DEFAULT_VERSION}
     assert all(s["feature_set_version"].startswith("pdm-default/v1") for s in scores)

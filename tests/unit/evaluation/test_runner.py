@@ -61,7 +61,7 @@ def test_run_labelled_uses_the_default_online_detector(tmp_path: Path) -> None:
 
     report = run_labelled(tmp_path, labels, threshold=None)
 
-    assert report.detector == "range_novelty"
+    assert report.detector == "contextual_drift"
     assert {r.mode for r in report.results} == {"fixed", "corpus_optimised"}
 
 
