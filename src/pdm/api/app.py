@@ -10,7 +10,18 @@ from fastapi import FastAPI, Request, Response
 
 from pdm import __version__
 from pdm.api.errors import install_error_handlers
-from pdm.api.routers import alerts, assets, health, models, readings, silences
+from pdm.api.routers import (
+    alerts,
+    assets,
+    fleet,
+    health,
+    models,
+    models_read,
+    queries_alerts,
+    queries_assets,
+    readings,
+    silences,
+)
 from pdm.eventstore import open_application
 from pdm.ingest.publisher import ReadingPublisher
 from pdm.logs import get_logger, new_correlation_id
@@ -27,6 +38,8 @@ def create_app(settings: Settings) -> FastAPI:
         log.info("api_started", version=__version__)
         yield
         await app.state.publisher.stop()
+        if getattr(app.state, "read_pool", None) is not None:
+            await app.state.read_pool.close()
         if app.state.domain is not None:
             app.state.domain.close()
         log.info("api_stopped")
@@ -43,6 +56,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health.router)
     app.include_router(readings.router)
     for router in (assets.router, alerts.router, silences.router, models.router):
+        app.include_router(router)
+    for router in (queries_assets.router, queries_alerts.router, fleet.router, models_read.router):
         app.include_router(router)
     return app
 

@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 
+from pdm.api.app import create_app
 from pdm.domain.application import PdmApplication
 from pdm.settings import Settings
-from tests.integration.alerting.conftest import T0, api, domain, event_store, raise_alert
+from tests.integration.alerting.conftest import T0, domain, event_store, raise_alert
 
-__all__ = ["api", "domain", "event_store"]
+__all__ = ["domain", "event_store"]
 READ_TABLES = ("rm_alerts", "rm_alert_sites", "rm_alert_timeline", "rm_asset_health",
                "rm_asset_health_alerts", "rm_models")
+
+
+@pytest.fixture
+async def api(event_store: Settings, domain: PdmApplication) -> AsyncIterator[httpx.AsyncClient]:
+    """The real ASGI app (no lifespan under ASGITransport): its domain set, its read pool closed here."""
+    app = create_app(event_store)
+    app.state.domain = domain
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        yield client
+    if getattr(app.state, "read_pool", None) is not None:
+        await app.state.read_pool.close()
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ import psycopg
 import pytest
 
 from pdm.domain.application import PdmApplication
+from projections.parking import ParkingRunner
 from projections.rebuild import rebuild
 from projections.registry import READ_MODELS, read_models
-from projections.parking import ParkingRunner
 from tests.integration.readside.conftest import READ_TABLES, dump, simulate_run
 
 pytestmark = pytest.mark.integration

@@ -1,0 +1,74 @@
+"""What query routes share: their own connection pool, and waiting for a position (read-your-writes)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import Depends, Query, Request
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
+
+from pdm.api.errors import ApiError
+from pdm.readmodels.queries import tracked_position
+from pdm.settings import Settings
+
+WAIT_S, POLL_S = 5.0, 0.05
+After = Annotated[int | None, Query(ge=0, description="wait until the read model reached this "
+                                                      "event-store position (a command's `position`)")]
+
+
+class ReadPool:
+    """A pool apart from the command side's, so a burst of queries never starves a command."""
+
+    def __init__(self, settings: Settings) -> None:
+        pg = settings.postgres
+        self.pool = AsyncConnectionPool(
+            pg.conninfo(), min_size=1, max_size=pg.pool_max_size, open=False,
+            kwargs={"options": f"-c search_path={pg.schema_name}", "autocommit": True})
+        self._opened = False
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncConnection[Any]]:
+        if not self._opened:
+            self._opened = True
+            await self.pool.open(wait=True, timeout=10)
+        async with self.pool.connection(timeout=5) as conn:
+            yield conn
+
+    async def close(self) -> None:
+        if self._opened:
+            await self.pool.close()
+
+
+def get_read_pool(request: Request) -> ReadPool:
+    """Created on first use, so an app without a database still starts and answers 503 here."""
+    settings: Settings = request.app.state.settings
+    if settings.postgres.embedded:
+        raise ApiError(503, "read_models_unavailable", "the read-model database is not configured",
+                       headers={"Retry-After": "5"})
+    pool = getattr(request.app.state, "read_pool", None)
+    if pool is None:
+        pool = request.app.state.read_pool = ReadPool(settings)
+    return pool  # type: ignore[no-any-return]
+
+
+ReadsDep = Annotated[ReadPool, Depends(get_read_pool)]
+
+
+async def wait_for(conn: AsyncConnection[Any], projection: str, after: int | None,
+                   timeout_s: float = WAIT_S) -> None:
+    """Bounded: a lagging projector answers 503 with Retry-After rather than hanging a request."""
+    if after is None:
+        return
+    deadline = time.monotonic() + timeout_s
+    while (position := await tracked_position(conn, projection)) < after:
+        if time.monotonic() >= deadline:
+            raise ApiError(503, "projection_lagging",
+                           f"{projection} is at position {position}, not yet {after}",
+                           {"projection": projection, "position": position, "after": after},
+                           headers={"Retry-After": "1"})
+        await asyncio.sleep(POLL_S)
