@@ -10,6 +10,7 @@ from pdm.domain import commands as c
 from pdm.domain.alert_service import AlertService, AnomalyResult
 from pdm.domain.asset_service import AssetService
 from pdm.domain.model_version_service import ModelVersionService
+from pdm.domain.rollout_service import RolloutService
 from pdm.domain.rules import DEFAULT_POLICY, AlertPolicy
 
 HANDLERS: dict[type[c.Command], str] = {
@@ -32,10 +33,12 @@ HANDLERS: dict[type[c.Command], str] = {
     c.ValidateModelVersion: "validate_model_version",
     c.RejectModelVersion: "reject_model_version",
     c.RetireModelVersion: "retire_model_version",
+    c.StartRollout: "start_rollout",
+    c.AbortRollout: "abort_rollout",
 }
 
 
-class PdmApplication(AssetService, AlertService, ModelVersionService):
+class PdmApplication(AssetService, AlertService, ModelVersionService, RolloutService):
     """Assets, alerts, silences and model versions; each command returns a log position.
 
     Persistence comes from the environment (PERSISTENCE_MODULE, POSTGRES_*); the default

@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from pdm.domain.alerts import Severity
 from pdm.domain.assets import ChannelSpec
 from pdm.domain.model_versions import Lineage
+from pdm.domain.rollout_policy import DEFAULT_ROLLOUT_POLICY
 from pdm.domain.silences import SilenceScope
 from pdm.domain.timers import Timer
 
@@ -163,3 +164,19 @@ class RejectModelVersion(Command):
 class RetireModelVersion(Command):
     artifact_hash: Name
     reason: str
+
+
+class StartRollout(Command):
+    rollout_id: UUID
+    candidate_version: Name
+    candidate_hash: Annotated[str, Field(pattern=r"^(sha256:)?[0-9a-f]{64}$")]
+    baseline_version: Name
+    baseline_hash: Annotated[str, Field(pattern=r"^(sha256:)?[0-9a-f]{64}$")]
+    policy: dict[str, Any] = Field(default_factory=DEFAULT_ROLLOUT_POLICY.as_data)
+    at: AwareDatetime
+
+
+class AbortRollout(Command):
+    rollout_id: UUID
+    reason: str
+    at: AwareDatetime

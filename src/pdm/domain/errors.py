@@ -147,3 +147,29 @@ class InvalidAmendmentError(DomainError):
 
 class InvalidTrainingWindowError(DomainError):
     code = "invalid_training_window"
+
+
+class RolloutNotFoundError(NotFoundError):
+    code = "rollout_not_found"
+
+
+class RolloutStateError(DomainError):
+    """A rollout transition its current state does not allow (abort a promoted rollout)."""
+
+    code = "rollout_state"
+
+    def __init__(self, rollout_id: UUID, state: str, action: str) -> None:
+        super().__init__(f"cannot {action} rollout {rollout_id}: it is {state}")
+        self.rollout_id = rollout_id
+        self.state = state
+        self.action = action
+
+
+class RolloutConflictError(DomainError):
+    """The rollout id was started before with different candidate, baseline or policy."""
+
+    code = "rollout_conflict"
+
+
+class InvalidRolloutPolicyError(DomainError):
+    code = "invalid_rollout_policy"
