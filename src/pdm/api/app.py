@@ -22,6 +22,7 @@ from pdm.api.routers import (
     readings,
     silences,
 )
+from pdm.api.routers import rollouts as rollout_routes
 from pdm.eventstore import open_application
 from pdm.ingest.publisher import ReadingPublisher
 from pdm.logs import get_logger, new_correlation_id
@@ -59,6 +60,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(router)
     for router in (queries_assets.router, queries_alerts.router, fleet.router, models_read.router):
         app.include_router(router)
+    app.include_router(rollout_routes.router)
     return app
 
 

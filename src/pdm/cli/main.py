@@ -12,6 +12,7 @@ from pdm.cli import bench as bench_commands
 from pdm.cli import eval as eval_commands
 from pdm.cli import infra as infra_commands
 from pdm.cli import projections as projections_commands
+from pdm.cli import rollout as rollout_commands
 from pdm.cli.common import fail, python, require_infrastructure, service_settings
 from pdm.cli.replay import replay as replay_command
 from pdm.cli.retrain import retrain as retrain_command
@@ -35,6 +36,8 @@ app.command("audit")(audit.audit)
 app.command("replay")(replay_command)
 app.command("retrain")(retrain_command)
 app.command("eval")(eval_commands.eval_command)
+app.add_typer(rollout_commands.app, name="rollout")
+app.command("saga")(rollout_commands.saga)
 log = get_logger("pdm.cli")
 
 

@@ -26,6 +26,7 @@ class Backtest:
 
     candidate: Mapping[str, float]
     baseline: Mapping[str, float]
+    refusal: str = ""  # why the candidate may not serve at all (its version was rejected, retired)
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def judge_backtest(backtest: Backtest, policy: RolloutPolicy) -> Verdict:
     cand, base = backtest.candidate, backtest.baseline
     metrics = {f"candidate_{k}": float(v) for k, v in cand.items()}
     metrics |= {f"baseline_{k}": float(v) for k, v in base.items()}
-    reasons = []
+    reasons = [backtest.refusal] if backtest.refusal else []
     if ALERT_RATE in cand and ALERT_RATE in base:
         allowed = base[ALERT_RATE] * (1 + policy.max_alert_rate_increase)
         if cand[ALERT_RATE] > allowed:

@@ -29,6 +29,7 @@ def service_specs(settings: Settings, endpoints: Endpoints) -> list[ServiceSpec]
         ServiceSpec("worker", [sys.executable, "-m", "streams"],
                     {**env, "PDM_WORKER__WEB_PORT": str(worker_port)}),
         ServiceSpec("projector", [sys.executable, "-m", "projections"], env),
+        ServiceSpec("saga", [sys.executable, "-m", "pdm", "saga"], env),
     ]
 
 

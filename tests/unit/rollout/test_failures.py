@@ -99,3 +99,12 @@ def test_compensating_out_of_order_is_refused(driver: Driver) -> None:
         driver.rollout.compensate("shadow", driver.now, SAGA)
 
     assert driver.rollout.pending_compensations == ["canary", "shadow"]
+
+
+def test_a_candidate_whose_model_version_was_rejected_is_refused_whatever_its_metrics(driver: Driver) -> None:
+    refused = replace(GOOD, backtest=replace(GOOD.backtest, refusal="candidate model version is rejected"))  # type: ignore[type-var]
+
+    driver.step(refused)
+
+    assert driver.rollout.state == "rejected"
+    assert driver.rollout.reason == "candidate model version is rejected"

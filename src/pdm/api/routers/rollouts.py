@@ -1,0 +1,78 @@
+"""Model rollouts under /v1/rollouts: start one, read it, abort it. The saga process does the rest."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter
+from pydantic import Field
+
+from pdm.api.errors import ApiError
+from pdm.api.routers._commands import Accepted, Body, CallerDep, DomainDep, Name, blocking
+from pdm.domain.errors import InvalidRolloutPolicyError, RolloutConflictError, RolloutStateError
+from pdm.domain.rollout_policy import RolloutPolicy
+from pdm.domain.rollouts import Rollout
+from pdm.rollout.view import rollout_view
+
+router = APIRouter(prefix="/v1/rollouts", tags=["rollouts"])
+Hash = Annotated[str, Field(pattern=r"^(sha256:)?[0-9a-f]{64}$")]
+REFUSALS = {404: {"description": "unknown rollout (`rollout_not_found`)"},
+            409: {"description": "not allowed in its state (`rollout_state`, `rollout_conflict`)"},
+            422: {"description": "bad body or policy (`invalid_rollout_policy`)"}}
+
+
+class StartBody(Body):
+    candidate_version: Name
+    candidate_hash: Hash
+    baseline_version: Name
+    baseline_hash: Hash
+    policy: dict[str, Any] = Field(default_factory=dict, description="RolloutPolicy fields to override")
+    rollout_id: UUID | None = Field(None, description="default: derived from X-Correlation-ID")
+
+
+class AbortBody(Body):
+    reason: str = "aborted by an operator"
+    by: str | None = None
+
+
+class RolloutAccepted(Accepted):
+    rollout_id: UUID
+
+
+@router.post("", response_model=RolloutAccepted, status_code=202, responses=REFUSALS)
+async def start(body: StartBody, caller: CallerDep, domain: DomainDep) -> RolloutAccepted:
+    """Records `Started`; repeating the same request (same id) is a no-op. 202: the saga proceeds."""
+    rollout_id = body.rollout_id or Rollout.id_for(body.candidate_hash, caller.correlation_id)
+    try:
+        policy = RolloutPolicy.from_data(body.policy).as_data()
+        position = await blocking(domain.start_rollout, rollout_id, body.candidate_version,
+                                  body.candidate_hash, body.baseline_version, body.baseline_hash, policy,
+                                  datetime.now(UTC), **caller.audit())
+    except (InvalidRolloutPolicyError, RolloutConflictError) as exc:
+        raise _refusal(exc) from None
+    return RolloutAccepted(position=position, rollout_id=rollout_id)
+
+
+@router.get("/{rollout_id}", responses={404: REFUSALS[404]})
+async def get_rollout(rollout_id: UUID, domain: DomainDep) -> dict[str, Any]:
+    rollout = await blocking(domain.get_rollout, rollout_id)
+    return await blocking(rollout_view, domain, rollout)
+
+
+@router.post("/{rollout_id}/abort", response_model=RolloutAccepted, responses=REFUSALS)
+async def abort(rollout_id: UUID, body: AbortBody, caller: CallerDep, domain: DomainDep) -> RolloutAccepted:
+    """Records `Aborted`; the saga then withdraws whatever is live. Aborting twice is a no-op."""
+    try:
+        position = await blocking(domain.abort_rollout, rollout_id, body.reason, datetime.now(UTC),
+                                  **caller.audit(body.by))
+    except RolloutStateError as exc:
+        raise ApiError(409, exc.code, str(exc), {"id": str(rollout_id), "state": str(exc.state),
+                                                 "action": exc.action}) from None
+    return RolloutAccepted(position=position, rollout_id=rollout_id)
+
+
+def _refusal(exc: InvalidRolloutPolicyError | RolloutConflictError) -> ApiError:
+    """Here rather than in the shared error table: 409 for a conflicting start, 422 for a bad policy."""
+    return ApiError(422 if isinstance(exc, InvalidRolloutPolicyError) else 409, exc.code, str(exc))

@@ -1,0 +1,106 @@
+"""`pdm rollout start|status|abort` and `pdm saga`: model rollouts from the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from uuid import UUID, uuid4
+
+import typer
+
+from pdm.cli.common import fail, require_infrastructure, service_settings
+from pdm.domain.errors import DomainError
+from pdm.domain.rollout_policy import RolloutPolicy
+from pdm.eventstore import open_application
+
+app = typer.Typer(no_args_is_help=True, help="Roll a model version out: validate, shadow, canary, promote.")
+WHO = {"actor": "cli"}
+
+
+def _policy(options: list[str], policy_file: Path | None) -> dict[str, Any]:
+    """KEY=VALUE pairs parsed as JSON values (`shadow_s=60`, `shadow=false`), over a JSON file."""
+    policy: dict[str, Any] = json.loads(policy_file.read_text()) if policy_file else {}
+    for option in options:
+        key, sep, raw = option.partition("=")
+        if not sep:
+            fail(f"--set {option!r}: expected KEY=VALUE, e.g. shadow_s=600")
+        try:
+            policy[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            policy[key] = raw
+    return RolloutPolicy.from_data(policy).as_data()
+
+
+def _run(action: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    settings = service_settings("rollout")
+    require_infrastructure(settings, "postgres")
+    domain = open_application(settings.postgres)
+    try:
+        return fn(domain, *args, **kwargs)
+    except DomainError as exc:
+        fail(f"{action}: {exc} ({exc.code})", code=1)
+    finally:
+        domain.close()
+
+
+@app.command()
+def start(
+    candidate: Annotated[str, typer.Argument(help="VERSION@HASH of the candidate model")],
+    baseline: Annotated[str, typer.Option(help="VERSION@HASH of the model serving now")],
+    set_: Annotated[list[str], typer.Option("--set", help="policy field KEY=VALUE, repeatable")] = [],  # noqa: B006
+    policy_file: Annotated[Path | None, typer.Option("--policy", help="JSON file of policy fields")] = None,
+) -> None:
+    """Start a rollout; the saga (`pdm saga`, part of `pdm up`) takes it from there.
+
+    Example: [bold]pdm rollout start pca-2@3f…a9 --baseline novelty-v1@00…00 --set shadow_s=600[/]
+    """
+    cand_version, _, cand_hash = candidate.partition("@")
+    base_version, _, base_hash = baseline.partition("@")
+    if not (cand_hash and base_hash):
+        fail("candidate and --baseline are VERSION@HASH, e.g. pca-2@<64 hex digits>")
+    policy, rollout_id = _policy(set_, policy_file), uuid4()
+    _run("start", lambda d: d.start_rollout(rollout_id, cand_version, cand_hash, base_version, base_hash,
+                                            policy, datetime.now(UTC), correlation_id=f"cli:{rollout_id}",
+                                            **WHO))
+    typer.echo(json.dumps({"rollout_id": str(rollout_id)}))
+
+
+@app.command()
+def status(rollout_id: Annotated[UUID, typer.Argument(help="the id `start` printed")]) -> None:
+    """Print a rollout as JSON: state, step metrics, deadline, compensations, history.
+
+    Example: [bold]pdm rollout status 6c1f…[/] | jq .state
+    """
+    from pdm.rollout.view import rollout_view
+
+    view = _run("status", lambda d: rollout_view(d, d.get_rollout(rollout_id)))
+    typer.echo(json.dumps(view, indent=2))
+
+
+@app.command()
+def abort(
+    rollout_id: Annotated[UUID, typer.Argument(help="the rollout to stop")],
+    reason: Annotated[str, typer.Option(help="recorded on the Aborted event")] = "aborted by an operator",
+) -> None:
+    """Abort a rollout: the saga withdraws what is live (canary, then shadow) and stops.
+
+    Example: [bold]pdm rollout abort 6c1f… --reason "wrong feature set"[/]
+    """
+    position = _run("abort", lambda d: d.abort_rollout(rollout_id, reason, datetime.now(UTC),
+                                                        correlation_id=f"cli:abort:{rollout_id}", **WHO))
+    typer.echo(json.dumps({"rollout_id": str(rollout_id), "position": position}))
+
+
+def saga(poll: Annotated[float, typer.Option(help="seconds between ticks")] = 0.5) -> None:
+    """Run the rollout saga: follows rollouts, judges each step, publishes deployments, keeps deadlines.
+
+    Example: [bold]PDM_POSTGRES__URL=postgresql://pdm@db/pdm PDM_KAFKA__BOOTSTRAP_SERVERS=k:9092 pdm saga[/]
+    """
+    from pdm.rollout.service import run
+
+    settings = service_settings("saga")
+    require_infrastructure(settings, "both")
+    asyncio.run(run(settings, poll))

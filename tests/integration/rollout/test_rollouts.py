@@ -1,0 +1,134 @@
+"""Rollouts end to end on real PostgreSQL and the real broker, with the saga as its own process."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from uuid import uuid4
+
+import httpx
+import pytest
+
+from pdm.api.app import create_app
+from pdm.domain.application import PdmApplication
+from pdm.settings import Settings
+from tests.integration.rollout.conftest import (
+    ASSETS,
+    BASELINE,
+    FAST,
+    SagaProcess,
+    record_candidate,
+    saga_finished,
+    until,
+    wait_for,
+)
+
+pytestmark = pytest.mark.integration
+GOOD_BACKTEST = {"alert_rate_per_asset_day": 1.0, "precision": 0.8}
+
+
+@pytest.fixture
+async def api(event_store: Settings, domain: PdmApplication, auth_headers: dict[str, str]) -> Any:
+    app = create_app(event_store)
+    app.state.domain = domain
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test",
+                                 headers=auth_headers) as client:
+        yield client
+
+
+async def start_over_http(api: httpx.AsyncClient, candidate: tuple[str, str], **policy: Any) -> Any:
+    body = {"candidate_version": candidate[0], "candidate_hash": candidate[1],
+            "baseline_version": BASELINE[0], "baseline_hash": BASELINE[1], "policy": {**FAST, **policy}}
+    response = await api.post("/v1/rollouts", json=body)
+    assert response.status_code == 202, response.text
+    return response.json()["rollout_id"]
+
+
+async def test_a_good_candidate_is_promoted_to_every_asset(
+    api: httpx.AsyncClient, domain: PdmApplication, saga: SagaProcess, scorer_factory: Any,
+    event_store: Settings,
+) -> None:
+    candidate = record_candidate(domain, "pca-good", **GOOD_BACKTEST)
+    scorer = scorer_factory({BASELINE[0]: 0.02, candidate[0]: 0.02})
+    saga.start()
+
+    rollout_id = await start_over_http(api, candidate)
+    await until(lambda: saga_finished(event_store, rollout_id), 45, "promotion published")
+
+    view = (await api.get(f"/v1/rollouts/{rollout_id}")).json()
+    assert view["state"] == "promoted", view
+    assert [h["event"] for h in view["history"]] == [
+        "Started", "Validated", "ShadowStarted", "ShadowEvaluated", "CanaryStarted", "CanaryEvaluated",
+        "Promoted"]
+    assert view["steps"]["shadow"]["metrics"]["paired"] > 0
+    await until(lambda: {scorer.serving(a) for a in ASSETS} == {candidate[0]}, 10, "fleet on candidate")
+
+
+async def test_a_candidate_that_alerts_far_more_on_its_canary_is_rolled_back(
+    api: httpx.AsyncClient, domain: PdmApplication, saga: SagaProcess, scorer_factory: Any,
+    event_store: Settings,
+) -> None:
+    candidate = record_candidate(domain, "pca-noisy", **GOOD_BACKTEST)
+    scorer = scorer_factory({BASELINE[0]: 0.0, candidate[0]: 0.6})
+    saga.start()
+
+    rollout_id = await start_over_http(api, candidate, shadow=False)
+    await until(lambda: saga_finished(event_store, rollout_id), 45, "rollback published")
+
+    view = (await api.get(f"/v1/rollouts/{rollout_id}")).json()
+    assert view["state"] == "rolled_back" and "canary alert rate" in view["reason"]
+    assert [h["event"] for h in view["history"]][-3:] == ["CanaryEvaluated", "RolledBack", "Compensated"]
+    assert view["pending_compensations"] == [] and view["live_steps"] == []
+    await until(lambda: {scorer.serving(a) for a in ASSETS} == {BASELINE[0]}, 10, "fleet on baseline")
+    assert any(candidate[0] in served for served in scorer.served.values())  # the canary did serve
+
+
+async def test_a_candidate_with_a_worse_backtest_is_rejected_before_anything_is_deployed(
+    api: httpx.AsyncClient, domain: PdmApplication, saga: SagaProcess, scorer_factory: Any,
+    event_store: Settings,
+) -> None:
+    baseline_metrics = record_candidate(domain, "pca-base", **GOOD_BACKTEST)
+    candidate = record_candidate(domain, "pca-bad", alert_rate_per_asset_day=3.0, precision=0.2)
+    scorer = scorer_factory({})
+    saga.start()
+    body = {"candidate_version": candidate[0], "candidate_hash": candidate[1],
+            "baseline_version": baseline_metrics[0], "baseline_hash": baseline_metrics[1], "policy": FAST}
+
+    rollout_id = (await api.post("/v1/rollouts", json=body)).json()["rollout_id"]
+    await until(lambda: saga_finished(event_store, rollout_id), 30, "rejection settled")
+
+    view = (await api.get(f"/v1/rollouts/{rollout_id}")).json()
+    assert view["state"] == "rejected" and "precision" in view["reason"]
+    assert scorer.entries == {}
+
+
+async def test_an_operator_abort_over_http_withdraws_the_live_shadow(
+    api: httpx.AsyncClient, domain: PdmApplication, saga: SagaProcess, scorer_factory: Any,
+    event_store: Settings,
+) -> None:
+    candidate = record_candidate(domain, "pca-abort", **GOOD_BACKTEST)
+    scorer = scorer_factory({})
+    saga.start()
+    rollout_id = await start_over_http(api, candidate, shadow_s=600, shadow_deadline_s=900)
+    await wait_for(domain, rollout_id, lambda r: r.state == "shadowing")
+
+    response = await api.post(f"/v1/rollouts/{rollout_id}/abort", json={"reason": "wrong data"})
+    await until(lambda: saga_finished(event_store, rollout_id), 30, "abort settled")
+
+    assert response.status_code == 200
+    view = (await api.get(f"/v1/rollouts/{rollout_id}")).json()
+    assert view["state"] == "aborted" and view["history"][-1]["event"] == "Compensated"
+    await until(lambda: not scorer.entries, 10, "shadow withdrawn")
+    again = await api.post(f"/v1/rollouts/{rollout_id}/abort", json={})
+    assert again.status_code == 200
+
+
+async def test_unknown_rollouts_and_bad_policies_are_refused_with_stable_codes(api: httpx.AsyncClient) -> None:
+    missing = await api.get(f"/v1/rollouts/{uuid4()}")
+    bad = await api.post("/v1/rollouts", json={"candidate_version": "x", "candidate_hash": "a" * 64,
+                                               "baseline_version": "y", "baseline_hash": "b" * 64,
+                                               "policy": {"canary_fracton": 0.5}})
+
+    assert missing.status_code == 404 and missing.json()["code"] == "rollout_not_found"
+    assert bad.status_code == 422 and bad.json()["code"] == "invalid_rollout_policy"
+    await asyncio.sleep(0)
