@@ -6,6 +6,7 @@ import typer
 
 from pdm.bench.events import events
 from pdm.bench.ingest import ingest
+from pdm.bench.projections import projections
 from pdm.bench.stream import stream
 
 app = typer.Typer(
@@ -15,3 +16,4 @@ app = typer.Typer(
 app.command("ingest")(ingest)
 app.command("events")(events)
 app.command("stream")(stream)
+app.command("projections")(projections)
