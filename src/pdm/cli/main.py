@@ -7,7 +7,7 @@ import os
 
 import typer
 
-from pdm.cli import audit, publish, simulate
+from pdm.cli import audit, operate, publish, simulate
 from pdm.cli import bench as bench_commands
 from pdm.cli import eval as eval_commands
 from pdm.cli import infra as infra_commands
@@ -33,6 +33,9 @@ app.add_typer(projections_commands.app, name="projections")
 app.command("publish")(publish.publish)
 app.command("simulate")(simulate.simulate)
 app.command("audit")(audit.audit)
+app.add_typer(operate.alerts, name="alerts")
+app.add_typer(operate.assets, name="assets")
+app.add_typer(operate.silences, name="silences")
 app.command("replay")(replay_command)
 app.command("retrain")(retrain_command)
 app.command("eval")(eval_commands.eval_command)
