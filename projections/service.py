@@ -21,6 +21,7 @@ from projections.firing import TimerRunner
 from projections.no_data import NoDataWatch
 from projections.parking import ParkingRunner
 from projections.registry import read_models
+from projections.score_series import start_score_series
 from projections.timers import AlertTimersProjection
 
 log = get_logger(__name__)
@@ -71,6 +72,7 @@ class Projector:
 
     def run(self, stop: threading.Event, poll_s: float = 0.5) -> None:
         log.info("projector_started", projections=[p.name for p in self.runner.projections])
+        start_score_series(self.settings, stop)  # its own thread: Kafka, not the event store
         backoff = 1.0
         while not stop.is_set():
             try:
