@@ -7,6 +7,7 @@ import typer
 from pdm.bench.events import events
 from pdm.bench.ingest import ingest
 from pdm.bench.projections import projections
+from pdm.bench.replay import replay_bench
 from pdm.bench.stream import stream
 
 app = typer.Typer(
@@ -15,5 +16,6 @@ app = typer.Typer(
 )
 app.command("ingest")(ingest)
 app.command("events")(events)
+app.command("replay")(replay_bench)
 app.command("stream")(stream)
 app.command("projections")(projections)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -11,11 +11,14 @@ import numpy as np
 
 from pdm.features import FeatureSet
 from pdm.replay.archive import ArchiveRange, Progress, assemble, read_blocks
+from pdm.replay.blocks import Block
 from pdm.replay.history import DEFAULT_FLAGS, FlagPolicy, History
 from pdm.scoring import ScoringModel, score_history
 from pdm.training.dataset import FeatureBuilder, FeatureTable
 
-SLICE = timedelta(hours=6)
+SLICE = timedelta(hours=1)
+MIN_SLICE, MAX_SLICE = timedelta(minutes=1), timedelta(days=31)
+TARGET_ROWS = 200_000
 
 
 @dataclass(frozen=True)
@@ -35,13 +38,12 @@ class ScoreTable:
         return len(self.ts_ms)
 
 
-def slices(span: ArchiveRange, size: timedelta = SLICE) -> list[ArchiveRange]:
-    out, start = [], span.start
-    while start < span.end:
-        end = min(start + size, span.end)
-        out.append(replace(span, start=start, end=end))
-        start = end
-    return out
+def next_size(previous: ArchiveRange, rows: int) -> timedelta:
+    """Aim each slice at TARGET_ROWS, from the density of the one before: an empty month costs
+    a few queries, a dense hour is split, and memory stays bounded either way."""
+    width = previous.end - previous.start
+    wanted = width * (TARGET_ROWS / rows) if rows else width * 8
+    return min(max(wanted, MIN_SLICE), MAX_SLICE)
 
 
 def histories(conninfo: str, schema: str, span: ArchiveRange, channels: Sequence[str],
@@ -49,14 +51,18 @@ def histories(conninfo: str, schema: str, span: ArchiveRange, channels: Sequence
               size: timedelta = SLICE) -> Iterator[History]:
     """Event-time slices in order; the next slice is read while the caller computes on this one
     (the server aggregates and the client runs numpy at the same time, on two cores)."""
-    parts = slices(span, size)
+    if span.end <= span.start:
+        return
     with ThreadPoolExecutor(1, thread_name_prefix="replay-read") as pool:
-        ahead = pool.submit(read_blocks, conninfo, schema, parts[0], progress) if parts else None
-        for i in range(len(parts)):
-            assert ahead is not None
+        part = replace(span, end=min(span.start + size, span.end))
+        ahead: Future[list[Block]] | None = pool.submit(read_blocks, conninfo, schema, part, progress)
+        while ahead is not None:
             blocks = ahead.result()
-            if i + 1 < len(parts):
-                ahead = pool.submit(read_blocks, conninfo, schema, parts[i + 1], progress)
+            ahead = None
+            if part.end < span.end:
+                size = next_size(part, sum(len(b.ts_ms) for b in blocks))
+                part = replace(span, start=part.end, end=min(part.end + size, span.end))
+                ahead = pool.submit(read_blocks, conninfo, schema, part, progress)
             yield assemble(blocks, channels, policy, span.assets)
 
 

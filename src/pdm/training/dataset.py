@@ -48,9 +48,7 @@ class FeatureBuilder:
     def __init__(self, feature_set: FeatureSet) -> None:
         self.feature_set = feature_set
         self._states: dict[str, tuple[AssetWindowState, int]] = {}
-        self._ids: list[np.ndarray] = []
-        self._ends: list[np.ndarray] = []
-        self._rows: list[np.ndarray] = []
+        self._parts: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {}
         self.readings = 0
 
     def add(self, asset_id: str, ts_ms: np.ndarray, values: np.ndarray, chunk: int = CHUNK) -> None:
@@ -66,23 +64,20 @@ class FeatureBuilder:
                 last_ms = max(last_ms, int(ts[keep].max()))
             rows, state = extract(fs, state, ts[keep] * NANOS_PER_MS, vals[keep], asset_id)
             if len(rows):
-                self._ids.append(np.full(len(rows), asset_id, dtype=object))
-                self._ends.append(rows.ts // NANOS_PER_MS)
-                self._rows.append(rows.values)
+                ends, values_out = self._parts.setdefault(asset_id, ([], []))
+                ends.append(rows.ts // NANOS_PER_MS)
+                values_out.append(rows.values)
         self._states[asset_id] = (state, last_ms)
         self.readings += len(ts_ms)
 
     def table(self) -> FeatureTable:
         """Rows grouped by asset (first-seen order), each asset's rows in event-time order."""
-        table = concatenate(self.feature_set, self._ids, self._ends, self._rows, self.readings)
-        order = np.argsort(_first_seen_codes(table.asset_ids), kind="stable")
-        return FeatureTable(table.feature_set, table.names, table.asset_ids[order], table.ts_ms[order],
-                            table.values[order], table.readings)
-
-
-def _first_seen_codes(ids: np.ndarray) -> np.ndarray:
-    codes = {asset: i for i, asset in enumerate(dict.fromkeys(ids.tolist()))}
-    return np.fromiter((codes[a] for a in ids.tolist()), dtype=np.int64, count=len(ids))
+        ids, ends, rows = [], [], []
+        for asset_id, (asset_ends, asset_rows) in self._parts.items():
+            ends += asset_ends
+            rows += asset_rows
+            ids.append(np.full(sum(len(e) for e in asset_ends), asset_id, dtype=object))
+        return concatenate(self.feature_set, ids, ends, rows, self.readings)
 
 
 def feature_table(
