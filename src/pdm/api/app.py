@@ -13,6 +13,7 @@ from pdm.api.errors import install_error_handlers
 from pdm.api.routers import (
     alerts,
     assets,
+    explain,
     fleet,
     health,
     models,
@@ -61,6 +62,7 @@ def create_app(settings: Settings) -> FastAPI:
     for router in (queries_assets.router, queries_alerts.router, fleet.router, models_read.router):
         app.include_router(router)
     app.include_router(rollout_routes.router)
+    app.include_router(explain.router)
     return app
 
 
