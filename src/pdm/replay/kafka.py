@@ -65,9 +65,8 @@ async def read_log(kafka: KafkaSettings, channels: Sequence[str], position: LogP
                 for record in records:
                     if record.offset < ends[tp]:
                         _add(collected, record.value or b"", progress)
-            for tp in list(remaining):
-                if await consumer.position(tp) >= ends[tp]:
-                    remaining.discard(tp)
+                if records and records[-1].offset >= ends[tp] - 1:
+                    remaining.discard(tp)  # counted by what was returned, never by prefetch
     finally:
         await consumer.stop()
     return collected
