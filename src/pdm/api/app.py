@@ -9,6 +9,7 @@ import structlog
 from fastapi import FastAPI, Request, Response
 
 from pdm import __version__
+from pdm.api.dashboard import install_dashboard
 from pdm.api.errors import install_error_handlers
 from pdm.api.routers import (
     alerts,
@@ -16,6 +17,7 @@ from pdm.api.routers import (
     explain,
     fleet,
     health,
+    live,
     models,
     models_read,
     queries_alerts,
@@ -63,6 +65,8 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(router)
     app.include_router(rollout_routes.router)
     app.include_router(explain.router)
+    app.include_router(live.router)
+    install_dashboard(app)
     return app
 
 

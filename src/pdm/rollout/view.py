@@ -23,7 +23,8 @@ def _plain(value: Any) -> Any:
 
 def rollout_view(app: PdmApplication, rollout: Rollout) -> dict[str, Any]:
     """`finished` means every deployment matches the state: nothing is left to publish or undo."""
-    history = [{"event": type(e).__name__, "at": _plain(getattr(e, "at", None)), "actor": e.actor,
+    history = [{"event": type(e).__name__, "at": _plain(getattr(e, "at", None)),
+                "actor": getattr(e, "actor", None),
                 **{k: _plain(v) for k, v in vars(e).items() if k not in SKIP | {"at"}}}
                for e in app.events.get(rollout.id)]
     return {

@@ -18,7 +18,7 @@ from pdm.rollout.view import rollout_view
 
 router = APIRouter(prefix="/v1/rollouts", tags=["rollouts"])
 Hash = Annotated[str, Field(pattern=r"^(sha256:)?[0-9a-f]{64}$")]
-REFUSALS = {404: {"description": "unknown rollout (`rollout_not_found`)"},
+REFUSALS: dict[int | str, dict[str, Any]] = {404: {"description": "unknown rollout (`rollout_not_found`)"},
             409: {"description": "not allowed in its state (`rollout_state`, `rollout_conflict`)"},
             422: {"description": "bad body or policy (`invalid_rollout_policy`)"}}
 
