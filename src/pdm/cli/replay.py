@@ -103,28 +103,11 @@ def replay(
     [bold]--out oct.parquet[/]; add [bold]--scores --model HASH[/] for "what would it have flagged"
     """
     src = build_source(start, end, asset, source, offsets, since, include_late, exclude_backfill)
-    channels = DEFAULT_MODEL.feature_set.channels
     target = out or Path(("scores" if scores else "features") + default_suffix())
     started = time.perf_counter()
     meta: dict[str, Any] = {"source": src.source, "from": src.start.isoformat(), "to": src.end.isoformat(),
                             "assets": list(src.assets), "pdm_version": pdm.__version__}
-    if scores:
-        model_used = scoring_model(src, model)
-        table = run_with_progress(src, "scoring", lambda p: replay_scores(
-            lambda _: model_used, src.histories(channels, p)))
-        columns = {"asset_id": table.asset_ids, "ts": table.ts_ms, "score": table.score,
-                   "threshold": table.threshold, "is_anomalous": table.is_anomalous, "onset": table.onset}
-        meta |= {"model_version": model_used.version, "feature_set_version": table.feature_set or
-                 model_used.feature_set.tag, "artifact_hash": model}
-        readings = None
-    else:
-        table, superseded = run_with_progress(src, "replaying", lambda p: replay_features(
-            DEFAULT_MODEL.feature_set, src.histories(channels, p)))
-        columns = {"asset_id": table.asset_ids, "ts": table.ts_ms,
-                   **{name: table.values[:, i] for i, name in enumerate(table.names)}}
-        meta |= {"feature_set_version": table.feature_set, "readings": table.readings,
-                 "superseded": superseded}
-        readings = table.readings
+    columns, readings = _scores(src, model, meta) if scores else _features(src, meta)
     try:
         write_columns(target, columns, meta)
     except OutputFormatError as exc:
@@ -134,3 +117,23 @@ def replay(
     rate = f" from {readings:,} readings ({per_s:,.0f} readings/s)" if readings else ""
     err_console.print(f"wrote {len(np.asarray(columns['ts'])):,} rows to {target}{rate} in {elapsed:.2f} s",
                       highlight=False)
+
+
+def _features(src: ReplaySource, meta: dict[str, Any]) -> tuple[dict[str, np.ndarray], int]:
+    table, superseded = run_with_progress(src, "replaying", lambda p: replay_features(
+        DEFAULT_MODEL.feature_set, src.histories(DEFAULT_MODEL.feature_set.channels, p)))
+    meta |= {"feature_set_version": table.feature_set, "readings": table.readings, "superseded": superseded}
+    columns = {"asset_id": table.asset_ids, "ts": table.ts_ms,
+               **{name: table.values[:, i] for i, name in enumerate(table.names)}}
+    return columns, table.readings
+
+
+def _scores(src: ReplaySource, model: str | None, meta: dict[str, Any]) -> tuple[dict[str, np.ndarray], None]:
+    used = scoring_model(src, model)
+    table = run_with_progress(src, "scoring", lambda p: replay_scores(
+        lambda _: used, src.histories(used.feature_set.channels, p)))
+    meta |= {"model_version": used.version, "feature_set_version": table.feature_set or used.feature_set.tag,
+             "artifact_hash": model}
+    columns = {"asset_id": table.asset_ids, "ts": table.ts_ms, "score": table.score,
+               "threshold": table.threshold, "is_anomalous": table.is_anomalous, "onset": table.onset}
+    return columns, None
