@@ -18,6 +18,7 @@ import faust
 from faust.web import Request, Response, View
 
 from pdm.logs import get_logger
+from pdm.observability.metrics import CONTENT_TYPE, StatsCollector, new_registry, render
 from pdm.scoring.deployments import DeploymentBook
 from pdm.settings import Settings
 from streams.alerting import AnomalyAlerter
@@ -106,6 +107,19 @@ def create_app(settings: Settings) -> faust.App:
                 "alerting": asdict(alerter.stats),
                 "deployments": book.versions(),
             })
+
+    registry = new_registry()
+    for prefix, stats in (("gate", gate.stats), ("scoring", scorer.stats), ("alerting", alerter.stats)):
+        registry.register(StatsCollector(f"pdm_worker_{prefix}", lambda s=stats: asdict(s),
+                                         f"stream worker {prefix}"))
+
+    @app.page("/metrics")
+    class Metrics(View):
+        """Prometheus text, read from the counters /healthz shows: nothing extra on the hot path."""
+
+        async def get(self, request: Request) -> Response:
+            # aiohttp refuses a charset inside content_type; the exposition format is ASCII.
+            return self.bytes(render(registry), content_type=CONTENT_TYPE.split(";")[0] + "; version=0.0.4")
 
     return app
 

@@ -13,16 +13,22 @@ import structlog
 
 SECRET_KEYS = re.compile(r"(password|secret|token|api_key|apikey|authorization|credential)", re.I)
 SECRET_IN_TEXT = re.compile(r"(postgres(?:ql)?://[^:/@\s]*:)([^@\s]+)(@)|(password=)('[^']*'|\S+)")
+# pdm API keys anywhere in a text: the key id stays visible, the secret does not.
+API_KEY_IN_TEXT = re.compile(r"\b(pdm_[0-9a-f]{12}_)[A-Za-z0-9_-]+")
 REDACTED = "***"
 
 
 def redact_secrets(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    """Keys that name secrets are masked, and passwords inside connection strings too."""
+    """Keys that name secrets are masked, and passwords and API keys inside any text too."""
     for key, value in list(event_dict.items()):
         if SECRET_KEYS.search(key):
             event_dict[key] = REDACTED
-        elif isinstance(value, str) and ("://" in value or "password=" in value):
-            event_dict[key] = SECRET_IN_TEXT.sub(_mask_match, value)
+        elif isinstance(value, str):
+            if "://" in value or "password=" in value:
+                value = SECRET_IN_TEXT.sub(_mask_match, value)
+            if "pdm_" in value:
+                value = API_KEY_IN_TEXT.sub(rf"\g<1>{REDACTED}", value)
+            event_dict[key] = value
     return event_dict
 
 

@@ -110,10 +110,30 @@ def _quote(value: str) -> str:
     return f"'{escaped}'"
 
 
+class RateLimits(BaseModel):
+    """Requests per second per API key and scope; 0 means unlimited."""
+
+    ingest: float = Field(default=500.0, ge=0)
+    read: float = Field(default=100.0, ge=0)
+    operate: float = Field(default=20.0, ge=0)
+    admin: float = Field(default=5.0, ge=0)
+
+
 class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     max_batch_readings: int = Field(default=10_000, ge=1, le=1_000_000)
+    auth: Literal["required", "disabled"] = "required"
+    # Revocations take effect within this many seconds; auth costs no query per request.
+    key_cache_s: float = Field(default=5.0, ge=0, le=300)
+    rate_limits: RateLimits = RateLimits()
+    rate_burst_s: float = Field(default=2.0, gt=0, le=60)
+    # Comma-separated origins allowed by CORS; empty (the default) allows none.
+    cors_origins: str = ""
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
 
 class WorkerSettings(BaseModel):
@@ -124,6 +144,10 @@ class WorkerSettings(BaseModel):
     allowed_lateness_ms: int = Field(default=60_000, ge=0)
     # Messages per archive transaction: bigger batches COPY faster, smaller ones commit sooner.
     gate_max_records: int = Field(default=2000, ge=1, le=100_000)
+
+
+class ProjectorSettings(BaseModel):
+    metrics_port: int = Field(default=6067, ge=0, le=65535)  # 0: no /metrics
 
 
 class Settings(BaseSettings):
@@ -141,6 +165,7 @@ class Settings(BaseSettings):
     postgres: PostgresSettings = PostgresSettings()
     api: ApiSettings = ApiSettings()
     worker: WorkerSettings = WorkerSettings()
+    projector: ProjectorSettings = ProjectorSettings()
 
     @model_validator(mode="after")
     def _production_refuses_embedded_and_insecure(self) -> Settings:
@@ -152,6 +177,10 @@ class Settings(BaseSettings):
             raise ValueError("postgres.url or postgres.host must be set in production")
         if self.postgres.url is None and not self.postgres.password:
             raise ValueError("postgres.password must be set in production")
+        if self.api.auth == "disabled":
+            raise ValueError("api.auth cannot be disabled in production")
+        if "*" in self.api.cors_origin_list:
+            raise ValueError("api.cors_origins cannot be * in production; list the origins")
         return self
 
 

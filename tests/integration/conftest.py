@@ -14,8 +14,10 @@ import psycopg
 import pytest
 from aiokafka import AIOKafkaConsumer
 
+from pdm.infra.api_keys import SCOPES, ApiKeyStore
 from pdm.infra.broker import free_port
 from pdm.infra.kafka import client_options
+from pdm.infra.migrations import migrate
 from pdm.settings import Settings
 from tests.conftest import settings_env
 
@@ -67,6 +69,20 @@ def worker(settings: Settings, tmp_path: Path) -> Iterator[Callable[..., WorkerP
     yield start
     for process in started:
         process.stop()
+
+
+def grant_all_scopes(settings: Settings, name: str = "test-suite") -> dict[str, str]:
+    """Headers with a fresh key holding every scope, in the settings' schema (migrated first)."""
+    pg = settings.postgres
+    migrate(pg.conninfo(), pg.schema_name)
+    token, _ = ApiKeyStore(pg.conninfo(), pg.schema_name).create(name, SCOPES)
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def auth_headers(settings: Settings) -> dict[str, str]:
+    """Every API route but health needs a key; this one may do everything."""
+    return grant_all_scopes(settings)
 
 
 def wait_until(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:

@@ -9,6 +9,7 @@ import structlog
 from fastapi import FastAPI, Request, Response
 
 from pdm import __version__
+from pdm.api.auth import document_api_keys, install_auth, install_cors
 from pdm.api.dashboard import install_dashboard
 from pdm.api.errors import install_error_handlers
 from pdm.api.routers import (
@@ -29,6 +30,7 @@ from pdm.api.routers import rollouts as rollout_routes
 from pdm.eventstore import open_application
 from pdm.ingest.publisher import ReadingPublisher
 from pdm.logs import get_logger, new_correlation_id
+from pdm.observability.http import install_metrics
 from pdm.settings import Settings
 
 log = get_logger(__name__)
@@ -56,7 +58,11 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    install_auth(app, settings)  # middleware order: CORS, correlation id, metrics, auth, routes
+    install_metrics(app)
     app.middleware("http")(_correlation_id)
+    install_cors(app, settings)
+    document_api_keys(app)
     app.include_router(health.router)
     app.include_router(readings.router)
     for router in (assets.router, alerts.router, silences.router, models.router):

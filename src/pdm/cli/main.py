@@ -11,6 +11,7 @@ from pdm.cli import audit, operate, publish, simulate
 from pdm.cli import bench as bench_commands
 from pdm.cli import eval as eval_commands
 from pdm.cli import infra as infra_commands
+from pdm.cli import keys as keys_commands
 from pdm.cli import projections as projections_commands
 from pdm.cli import rollout as rollout_commands
 from pdm.cli.common import fail, python, require_infrastructure, service_settings
@@ -29,6 +30,7 @@ app = typer.Typer(
 )
 app.add_typer(infra_commands.app, name="infra")
 app.add_typer(bench_commands.app, name="bench")
+app.add_typer(keys_commands.app, name="keys")
 app.add_typer(projections_commands.app, name="projections")
 app.command("publish")(publish.publish)
 app.command("simulate")(simulate.simulate)

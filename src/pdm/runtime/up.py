@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from pathlib import Path
 
 from pydantic import SecretStr
 
 from pdm.eventstore import create_event_tables
+from pdm.infra.api_keys import SCOPES, ApiKeyStore, parse_token
 from pdm.infra.broker import free_port
 from pdm.infra.migrations import migrate
 from pdm.infra.stack import Endpoints, Stack
@@ -16,6 +18,7 @@ from pdm.runtime.supervisor import ServiceSpec, Supervisor
 from pdm.settings import Settings
 
 log = get_logger(__name__)
+DEV_KEY_FILE = "dev-api-key"
 
 
 def service_specs(settings: Settings, endpoints: Endpoints) -> list[ServiceSpec]:
@@ -44,8 +47,27 @@ async def run_up(settings: Settings) -> None:
         pg = settings.postgres.model_copy(update={"url": SecretStr(endpoints.postgres_conninfo)})
         await asyncio.to_thread(create_event_tables, pg)
         log.info("migrations_current", applied_now=len(applied))
+        if settings.environment == "development" and settings.api.auth == "required":
+            path = await asyncio.to_thread(ensure_dev_key, settings, endpoints.postgres_conninfo)
+            log.info("dev_api_key_ready", path=str(path),
+                     usage=f'curl -H "Authorization: Bearer $(cat {path})" ...')
         log.info("api_listening", url=f"http://{settings.api.host}:{settings.api.port}")
         await Supervisor(service_specs(settings, endpoints)).run()
     finally:
         await asyncio.to_thread(stack.stop)
         log.info("stack_stopped")
+
+
+def ensure_dev_key(settings: Settings, conninfo: str) -> Path:
+    """A development key with every scope, kept in the data directory (mode 0600) and reused
+    while the database still holds it, so `make up` + curl needs no key setup."""
+    path = settings.data_dir / DEV_KEY_FILE
+    store = ApiKeyStore(conninfo, settings.postgres.schema_name)
+    parsed = parse_token(path.read_text().strip()) if path.exists() else None
+    if parsed is not None and parsed[0] in store.active():
+        return path
+    token, _ = store.create("development", SCOPES)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(token + "\n")
+    return path

@@ -36,12 +36,14 @@ def domain(event_store: Settings) -> Iterator[PdmApplication]:
 
 
 @pytest.fixture
-async def api(event_store: Settings, domain: PdmApplication) -> AsyncIterator[httpx.AsyncClient]:
+async def api(event_store: Settings, domain: PdmApplication,
+              auth_headers: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
     """The real ASGI app; its domain is set here because ASGITransport runs no lifespan."""
     app = create_app(event_store)
     app.state.domain = domain
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://test",
+                                 headers=auth_headers) as client:
         yield client
 
 

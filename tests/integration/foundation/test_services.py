@@ -29,9 +29,9 @@ async def test_unreachable_broker_is_reported_with_its_address() -> None:
         await check_kafka(f"127.0.0.1:{port}", timeout=2)
 
 
-async def _get(settings: Settings, path: str) -> httpx.Response:
+async def _get(settings: Settings, path: str, headers: dict[str, str] | None = None) -> httpx.Response:
     transport = httpx.ASGITransport(app=create_app(settings))
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://test", headers=headers) as client:
         return await client.get(path)
 
 
@@ -63,8 +63,10 @@ async def test_not_ready_when_the_broker_is_down(settings: Settings) -> None:
     assert "cannot reach Kafka" in response.json()["checks"]["broker"]
 
 
-async def test_unknown_route_is_a_json_error_with_a_stable_code(settings: Settings) -> None:
-    response = await _get(settings, "/v1/nothing-here")
+async def test_unknown_route_is_a_json_error_with_a_stable_code(
+    settings: Settings, auth_headers: dict[str, str]
+) -> None:
+    response = await _get(settings, "/v1/nothing-here", auth_headers)
 
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"

@@ -19,6 +19,7 @@ from pdm.api.app import create_app
 from pdm.infra.migrations import migrate
 from pdm.settings import Settings
 from streams.gate import ReadingGate
+from tests.integration.conftest import grant_all_scopes
 
 pytestmark = pytest.mark.integration
 
@@ -59,7 +60,8 @@ def api_client(bootstrap_servers: str, postgres_conninfo: str) -> Iterator[tuple
     app = create_app(settings)
     lifespan = app.router.lifespan_context(app)
     loop.run_until_complete(lifespan.__aenter__())
-    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t",
+                               headers=grant_all_scopes(settings))
     yield client, loop
     loop.run_until_complete(client.aclose())
     loop.run_until_complete(lifespan.__aexit__(None, None, None))

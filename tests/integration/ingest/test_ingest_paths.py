@@ -21,6 +21,7 @@ from tests.integration.conftest import (
     WorkerProcess,
     archive_count,
     archive_duplicates,
+    grant_all_scopes,
     read_topic,
     wait_until,
 )
@@ -41,7 +42,8 @@ async def post(settings: Settings, body: bytes, **headers: str) -> httpx.Respons
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://t",
+                                     headers=grant_all_scopes(settings)) as client:
             return await client.post("/v1/readings", content=body,
                                      headers={"content-type": "application/json", **headers})
 

@@ -35,7 +35,7 @@ class Caller(BaseModel):
     correlation_id: str
 
     def audit(self, by: str | None = None) -> dict[str, str]:
-        """A body's `by` is the actor where the domain asks who did it; API keys come later."""
+        """A body's `by` is the actor where the domain asks who did it; else the API key's name."""
         return {"actor": by or self.actor, "correlation_id": self.correlation_id}
 
 
@@ -43,7 +43,8 @@ def get_caller(request: Request, x_actor: Annotated[str | None, Header()] = None
     """The correlation id is the one the middleware bound, so events and log lines agree."""
     bound = structlog.contextvars.get_contextvars().get("correlation_id")
     correlation_id = bound or request.headers.get("x-correlation-id", "")[:64] or "api"
-    return Caller(actor=(x_actor or DEFAULT_ACTOR)[:200], correlation_id=correlation_id)
+    key_name = getattr(request.state, "actor", None)  # set by the auth middleware; beats X-Actor
+    return Caller(actor=(key_name or x_actor or DEFAULT_ACTOR)[:200], correlation_id=correlation_id)
 
 
 def get_event_store(request: Request) -> PdmApplication:

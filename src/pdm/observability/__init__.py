@@ -1,0 +1,1 @@
+"""Prometheus metrics shared by pdm's services: registries, collectors and exposition."""

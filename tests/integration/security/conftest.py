@@ -1,0 +1,72 @@
+"""A migrated schema with the event store, keys of chosen scopes, and the real app over it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from pdm.api.app import create_app
+from pdm.domain.application import PdmApplication
+from pdm.eventstore import create_event_tables, open_application
+from pdm.infra.api_keys import ApiKeyStore
+from pdm.infra.migrations import migrate
+from pdm.settings import ApiSettings, Settings
+
+Client = Callable[..., httpx.AsyncClient]
+
+
+@pytest.fixture
+def domain(settings: Settings) -> Iterator[PdmApplication]:
+    migrate(settings.postgres.conninfo(), settings.postgres.schema_name)
+    create_event_tables(settings.postgres)
+    app = open_application(settings.postgres)
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def keys(settings: Settings, domain: PdmApplication) -> ApiKeyStore:
+    return ApiKeyStore(settings.postgres.conninfo(), settings.postgres.schema_name)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+async def client(settings: Settings, domain: PdmApplication) -> AsyncIterator[Client]:
+    """`client(**api_settings)`: the app with those API settings; revocations seen at once."""
+    opened: list[httpx.AsyncClient] = []
+
+    def build(**api: Any) -> httpx.AsyncClient:
+        app = app_for(settings.model_copy(update={"api": ApiSettings(**{"key_cache_s": 0, **api})}), domain)
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+        opened.append(http)
+        return http
+
+    yield build
+    for http in opened:
+        await http.aclose()
+
+
+def app_for(settings: Settings, domain: PdmApplication) -> FastAPI:
+    app = create_app(settings)
+    app.state.domain = domain  # ASGITransport runs no lifespan
+    return app
+
+
+def spec_operations(app: FastAPI) -> list[tuple[str, str, dict[str, Any]]]:
+    """(method, path template, operation) for every operation the spec lists."""
+    return [(method.upper(), path, operation)
+            for path, operations in app.openapi()["paths"].items()
+            for method, operation in operations.items()]
+
+
+def fill(path: str, value: str) -> str:
+    """The path template with every `{param}` replaced by `value`."""
+    parts = [value if part.startswith("{") and part.endswith("}") else part for part in path.split("/")]
+    return "/".join(parts)
