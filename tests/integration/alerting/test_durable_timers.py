@@ -14,7 +14,7 @@ from pdm.domain.assets import Asset
 from pdm.domain.rules import NO_DATA_KIND
 from pdm.domain.timers import Timer, TimerKind
 from pdm.settings import Settings
-from projections.runner import Projected
+from projections.runner import Projected, ProjectionRunner
 from projections.service import Projector
 from tests.integration.alerting.conftest import T0, events_of, raise_alert
 
@@ -125,18 +125,17 @@ def test_a_batch_that_fails_midway_leaves_no_rows_and_no_position(
 ) -> None:
     raise_alert(domain)
     projector = projectors(T0)
-    healthy = projector.runner.projections
-    projector.runner.projections = [FailingAfterWrite(healthy[0])]
+    timers_projection = projector.runner.projections[0]
+    plain = ProjectionRunner(projector.app, projector.conn, [FailingAfterWrite(timers_projection)])
 
     with pytest.raises(RuntimeError):
-        projector.runner.run_once()
-    rows_after_crash, positions_after_crash = timers(event_store), projector.runner.positions()
-    projector.runner.projections = healthy
+        plain.run_once()
+    rows_after_crash, positions_after_crash = timers(event_store), plain.positions()
     projector.runner.catch_up()
 
     assert rows_after_crash == [] and positions_after_crash.get("alert_timers", 0) == 0
     assert len(timers(event_store)) == 2
-    assert projector.runner.positions() == {"alert_timers": domain.position()}
+    assert projector.runner.positions()["alert_timers"] == domain.position()
 
 
 def archive(settings: Settings, asset_id: str, *stamps: datetime, flags: int = 0) -> None:
