@@ -11,28 +11,33 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import faust
 
-from pdm.contracts import ContractError, decode_message, topics
+from pdm.contracts import ContractError, FrameV1, decode_message, topics
 from pdm.features import FeatureSet, IncompatibleStateError
 from pdm.logs import get_logger
 from pdm.scoring import AssetScoringState, MicroBatch, Outputs, encode, score_micro_batch
 from pdm.scoring.batch import ModelFor
+from pdm.scoring.frame_batch import encode_frames, score_frame_batch
+from pdm.scoring.frames import DEFAULT_FRAME_MODEL, AssetFrameState
 from pdm.scoring.model import DEFAULT_FEATURE_SET
 from pdm.settings import Settings
 
 log = get_logger(__name__)
+Save = tuple["StateTable", bytes, Any]
 STATE_TABLE = "scoring-state"
+FRAME_STATE_TABLE = "frame-scoring-state"
 
 
 @dataclass
 class ScoringStats:
     messages: int = 0
     undecodable: int = 0
-    frames_skipped: int = 0
+    frames: int = 0
     readings_dropped_stale: int = 0
     windows_scored: int = 0
     anomalies: int = 0
@@ -40,31 +45,58 @@ class ScoringStats:
     busy_s: float = 0.0
 
 
+class StateTable:
+    """Serialised states with a parse cache: a state unchanged since we wrote it is not parsed again."""
+
+    def __init__(self, table: faust.Table, parse: Callable[[bytes], Any]) -> None:
+        self.table, self.parse = table, parse
+        self._cache: dict[bytes, tuple[bytes, Any]] = {}
+
+    def load(self, key: bytes) -> Any:
+        raw = self.table.get(key)
+        if raw is None:
+            return None
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] is raw:
+            return cached[1]
+        try:
+            state = self.parse(raw)
+        except IncompatibleStateError:
+            log.warning("scoring_state_discarded", asset_id=key.decode(), reason="feature set changed")
+            return None
+        self._cache[key] = (raw, state)
+        return state
+
+    def save(self, key: bytes, state: Any) -> None:
+        raw = state.to_bytes()
+        self.table[key] = raw
+        self._cache[key] = (raw, state)
+
+
 class Scorer:
     """Decodes, scores with the pure core and publishes one micro-batch at a time."""
 
-    def __init__(self, app: faust.App, settings: Settings, table: faust.Table, model_for: ModelFor,
-                 feature_set: FeatureSet = DEFAULT_FEATURE_SET) -> None:
-        self.app, self.table, self.model_for, self.feature_set = app, table, model_for, feature_set
+    def __init__(self, app: faust.App, settings: Settings, tables: tuple[faust.Table, faust.Table],
+                 model_for: ModelFor, feature_set: FeatureSet = DEFAULT_FEATURE_SET) -> None:
+        self.app, self.model_for, self.feature_set = app, model_for, feature_set
         kafka = settings.kafka
         self.topics = {name: kafka.topic(name) for name in (topics.FEATURES, topics.SCORES, topics.ANOMALIES)}
         self.stats = ScoringStats()
-        self._cache: dict[bytes, tuple[bytes, AssetScoringState]] = {}
-        self._tag = feature_set.tag
+        tag = feature_set.tag
+        self.readings = StateTable(tables[0], lambda raw: AssetScoringState.from_bytes(raw, tag))
+        self.frames = StateTable(tables[1], AssetFrameState.from_bytes)
+        self.frame_model = DEFAULT_FRAME_MODEL
 
     async def process(self, batch: Sequence[bytes]) -> None:
         started = time.perf_counter()
         micro = self.decode(batch)
-        keys = {asset: asset.encode() for asset in micro.asset_ids()}
-        states = {asset: self._load(key) for asset, key in keys.items()}
-        results, new_states = score_micro_batch(self.model_for, states, micro)
         outputs = Outputs()
-        for result in results:
-            outputs.extend(encode(result))
-            self.stats.readings_dropped_stale += result.dropped
+        saves = self._score_readings(micro, outputs)
+        if micro.frames:
+            saves += self._score_frames(micro.frames, outputs)
         await self._send(outputs)
-        for asset, state in new_states.items():
-            self._save(keys[asset], state)
+        for table, key, state in saves:
+            table.save(key, state)
         self._count(len(batch), outputs, time.perf_counter() - started)
 
     def decode(self, batch: Sequence[bytes]) -> MicroBatch:
@@ -75,28 +107,25 @@ class Scorer:
                 micro.add(decode_message(raw or b""))
             except ContractError:
                 self.stats.undecodable += 1
-        self.stats.frames_skipped += micro.frames
+        self.stats.frames += len(micro.frames)
         return micro
 
-    def _load(self, key: bytes) -> AssetScoringState | None:
-        raw = self.table.get(key)
-        if raw is None:
-            return None
-        cached = self._cache.get(key)
-        if cached is not None and cached[0] is raw:
-            return cached[1]
-        try:
-            state = AssetScoringState.from_bytes(raw, self._tag)
-        except IncompatibleStateError:
-            log.warning("scoring_state_discarded", asset_id=key.decode(), reason="feature set changed")
-            return None
-        self._cache[key] = (raw, state)
-        return state
+    def _score_readings(self, micro: MicroBatch, outputs: Outputs) -> list[Save]:
+        keys = {asset: asset.encode() for asset in micro.asset_ids()}
+        states = {asset: self.readings.load(key) for asset, key in keys.items()}
+        results, new_states = score_micro_batch(self.model_for, states, micro)
+        for result in results:
+            outputs.extend(encode(result))
+            self.stats.readings_dropped_stale += result.dropped
+        return [(self.readings, keys[asset], state) for asset, state in new_states.items()]
 
-    def _save(self, key: bytes, state: AssetScoringState) -> None:
-        raw = state.to_bytes()
-        self.table[key] = raw
-        self._cache[key] = (raw, state)
+    def _score_frames(self, frames: list[FrameV1], outputs: Outputs) -> list[Save]:
+        """Keyed by asset id (all channels in one value), so the state sits on the asset's partition."""
+        states = {f.asset_id: self.frames.load(f.asset_id.encode()) for f in frames}
+        results, new_states = score_frame_batch(self.frame_model, states, frames)
+        for result in results:
+            outputs.extend(encode_frames(result))
+        return [(self.frames, asset.encode(), state) for asset, state in new_states.items()]
 
     async def _send(self, outputs: Outputs) -> None:
         """All sends in flight together, awaited once: the state is saved only after this."""
@@ -120,7 +149,7 @@ class Scorer:
             log.info("anomalies_emitted", count=len(outputs.anomalies))
 
 
-def state_table(app: faust.App, settings: Settings) -> faust.Table:
+def state_table(app: faust.App, settings: Settings, name: str = STATE_TABLE) -> faust.Table:
     """Raw asset-id keys and raw value bytes, partitioned like the readings topic.
 
     `use_partitioner=True` lets the `take()` timer flush a batch outside stream iteration;
@@ -128,7 +157,7 @@ def state_table(app: faust.App, settings: Settings) -> faust.Table:
     """
     # value_type=bytes selects the raw codec on send *and* on recovery (the notes' advice to
     # leave value_type unset is about `list`; unset means json, which recovers our bytes as dicts).
-    return app.Table(STATE_TABLE, key_type=bytes, value_type=bytes, use_partitioner=True,
+    return app.Table(name, key_type=bytes, value_type=bytes, use_partitioner=True,
                      partitions=settings.kafka.partitions)
 
 
@@ -136,8 +165,8 @@ def register_scoring(
     app: faust.App, settings: Settings, readings: faust.TopicT, model_for: ModelFor,
     feature_set: FeatureSet = DEFAULT_FEATURE_SET,
 ) -> Scorer:
-    table = state_table(app, settings)
-    scorer = Scorer(app, settings, table, model_for, feature_set)
+    tables = state_table(app, settings), state_table(app, settings, FRAME_STATE_TABLE)
+    scorer = Scorer(app, settings, tables, model_for, feature_set)
     worker = settings.worker
 
     @app.agent(readings, name="score_readings", concurrency=1)

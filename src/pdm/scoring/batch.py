@@ -42,7 +42,8 @@ class MicroBatch:
         self._index = {name: i for i, name in enumerate(self.channels)}
         self._columns: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
         self._parts: dict[str, _AssetParts] = {}
-        self.frames = 0
+        self.frames: list[FrameV1] = []
+        """Waveforms, in arrival order: scored by `pdm.scoring.frame_batch`."""
 
     def add(self, message: ReadingV1 | ReadingBatchV1 | FrameV1) -> None:
         if isinstance(message, ReadingBatchV1):
@@ -53,7 +54,7 @@ class MicroBatch:
             parts.single_ts.append(message.ts_ms)
             parts.single_rows.append([given.get(name, nan) for name in self.channels])
         else:
-            self.frames += 1  # waveforms are archived by the gate; scoring uses the scalar channels
+            self.frames.append(message)
 
     def _add_batch(self, message: ReadingBatchV1) -> None:
         arrays = message.arrays

@@ -58,7 +58,7 @@ def encode(result: AssetResult) -> Outputs:
     for i, (ts, values, raw) in enumerate(zip(result.row_ts_ms.tolist(), rows.values.tolist(),
                                               result.scores.raw.tolist(), strict=True)):
         top = [(name, share) for name, share in tops[i] if share > 0]
-        out.features.append((key, _features(result.asset_id, ts, rows.feature_set, rows.names, values)))
+        out.features.append((key, feature_message(result.asset_id, ts, rows.feature_set, rows.names, values)))
         score = ScoreV1(
             asset_id=result.asset_id, ts=ts, score=raw, threshold=threshold,
             is_anomalous=bool(result.anomalous[i]), model_version=model.version,
@@ -81,7 +81,8 @@ def anomaly(result: AssetResult, row: int) -> AnomalyV1:
     )
 
 
-def _features(asset_id: str, ts: int, tag: str, names: tuple[str, ...], values: list[float]) -> bytes:
+def feature_message(asset_id: str, ts: int, tag: str, names: tuple[str, ...], values: list[float]) -> bytes:
+    """NaN travels as null: JSON has no NaN, and a reader must see 'undefined', not a number."""
     clean = [None if math.isnan(v) else v for v in values]
     vector = FeatureVectorV1(
         asset_id=asset_id, ts=ts, feature_set_version=tag, names=list(names), values=clean
