@@ -12,7 +12,7 @@ from pdm.eventstore import create_event_tables
 from pdm.infra.api_keys import SCOPES, ApiKeyStore, parse_token
 from pdm.infra.broker import free_port
 from pdm.infra.migrations import migrate
-from pdm.infra.stack import Endpoints, Stack
+from pdm.infra.stack import Endpoints, Stack, state_path, write_state
 from pdm.logs import get_logger
 from pdm.runtime.supervisor import ServiceSpec, Supervisor
 from pdm.settings import Settings
@@ -39,6 +39,11 @@ def service_specs(settings: Settings, endpoints: Endpoints) -> list[ServiceSpec]
 async def run_up(settings: Settings) -> None:
     stack = Stack(settings)
     endpoints = await asyncio.to_thread(stack.start)
+    # Recorded like `pdm infra up` does, so `pdm publish` or `pdm simulate` in another terminal
+    # find the embedded broker and database this stack started.
+    owns_state = stack.broker is not None or stack.started_postgres
+    if owns_state:
+        write_state(settings, endpoints)
     try:
         log.info("infrastructure_ready", kafka=endpoints.bootstrap_servers,
                  embedded_kafka=settings.kafka.embedded, embedded_postgres=settings.postgres.embedded)
@@ -55,6 +60,8 @@ async def run_up(settings: Settings) -> None:
         await Supervisor(service_specs(settings, endpoints)).run()
     finally:
         await asyncio.to_thread(stack.stop)
+        if owns_state:
+            state_path(settings).unlink(missing_ok=True)
         log.info("stack_stopped")
 
 
