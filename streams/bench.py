@@ -1,17 +1,20 @@
 """Benchmark workers for `pdm bench stream`: the scoring agent alone, or an agent that only counts.
 
 Run-book (started by the benchmark, not by operators):
-    python -m streams.bench score|count EXPECTED_MESSAGES
-Both report once, on `<prefix>pdm.bench.report`, the wall-clock time of their first message
-and of the moment the expected count was fully processed (outputs acknowledged, state saved).
-The reading gate is not started: it is its own consumer group and would share these 2 cores.
+    python -m streams.bench score|count WORKER_ID GO_FILE WINDOW_S CAPACITY
+Each reports on `<prefix>pdm.bench.report` its partitions when assigned, then every 250 ms its
+processed message count (outputs acknowledged, state saved) with the wall-clock time of its first
+message and of its last batch. No batch is processed before GO_FILE exists. The reading gate is
+not started: it is its own consumer group and would share these 2 cores.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -40,7 +43,9 @@ def bench_model(window_s: float, capacity: int) -> ScoringModel:
     return replace(DEFAULT_MODEL, feature_set=feature_set)
 
 
-def create_bench_app(settings: Settings, mode: str, expected: int, model: ScoringModel) -> faust.App:
+def create_bench_app(
+    settings: Settings, mode: str, worker_id: str, model: ScoringModel, go: Path
+) -> faust.App:
     kafka = settings.kafka
     app = faust.App(
         f"{kafka.topic_prefix}pdm-bench-{mode}",
@@ -51,46 +56,75 @@ def create_bench_app(settings: Settings, mode: str, expected: int, model: Scorin
         producer_acks=-1,
         topic_partitions=kafka.partitions,
         store="memory://",
-        datadir=str((settings.data_dir / f"bench-{mode}").resolve()),
+        datadir=str((settings.data_dir / f"bench-{mode}-{worker_id}").resolve()),
         web_enabled=False,
     )
-    readings = app.topic(
-        kafka.topic(topics.READINGS),
-        key_type=bytes,
-        value_type=bytes,
-        value_serializer="raw",
-        key_serializer="raw",
-        partitions=kafka.partitions,
-    )
+    readings = app.topic(kafka.topic(topics.READINGS), key_type=bytes, value_type=bytes,
+                         value_serializer="raw", key_serializer="raw", partitions=kafka.partitions)
     report = app.topic(kafka.topic(REPORT_TOPIC), value_serializer="raw")
-    seen: dict[str, Any] = {"messages": 0, "first": None}
-    batch = settings.worker
+    progress = Progress(worker_id)
 
-    async def done(count: int) -> None:
-        seen["first"] = seen["first"] or time.time()
-        seen["messages"] += count
-        if seen["messages"] >= expected and "last" not in seen:
-            seen["last"] = time.time()
-            await report.send(value=orjson.dumps(seen))
+    @app.on_partitions_assigned.connect
+    async def _assigned(sender: Any, assigned: set[Any], **_: Any) -> None:
+        count = sum(1 for tp in assigned if tp.topic == kafka.topic(topics.READINGS))
+        await report.send(value=orjson.dumps({"worker": worker_id, "kind": "assigned", "partitions": count}))
+
+    @app.timer(0.25)
+    async def report_progress() -> None:
+        """Progress every 250 ms, never per batch: the bench sums the latest report of each worker."""
+        if progress.changed():
+            await report.send(value=orjson.dumps(progress.as_report()))
 
     if mode == "score":
         scorer = register_scoring(app, settings, readings, DeploymentBook(model).model_for, model.feature_set)
         original = scorer.process
 
         async def process(values: Any) -> None:
-            seen["first"] = seen["first"] or time.time()
+            await wait_for(go)
+            progress.begin()
             await original(values)
-            await done(len(values))
+            progress.done(len(values))
 
         scorer.process = process  # type: ignore[method-assign]
     else:
 
         @app.agent(readings, name="count_readings", concurrency=1)
         async def count_readings(stream: faust.StreamT[bytes]) -> None:
+            batch = settings.worker
             async for values in stream.take(batch.batch_size, within=batch.batch_within_s):
-                await done(len(values))
+                await wait_for(go)
+                progress.begin()
+                progress.done(len(values))
 
     return app
+
+
+class Progress:
+    """Wall-clock time of this worker's first message and of its last fully processed batch."""
+
+    def __init__(self, worker_id: str) -> None:
+        self.worker_id, self.messages, self.first, self.last, self._sent = worker_id, 0, 0.0, 0.0, -1
+
+    def begin(self) -> None:
+        self.first = self.first or time.time()
+
+    def done(self, count: int) -> None:
+        self.messages += count
+        self.last = time.time()
+
+    def changed(self) -> bool:
+        return self.messages != self._sent
+
+    def as_report(self) -> dict[str, Any]:
+        self._sent = self.messages
+        return {"worker": self.worker_id, "kind": "progress", "messages": self.messages,
+                "first": self.first, "last": self.last}
+
+
+async def wait_for(go: Path) -> None:
+    """Workers hold their first batch until the bench saw every worker assigned: no mid-run rebalance."""
+    while not go.exists():
+        await asyncio.sleep(0.05)
 
 
 if __name__ == "__main__":
@@ -98,9 +132,9 @@ if __name__ == "__main__":
     if os.environ.get("PDM_BENCH_FETCH_WAIT") != "faust-default":
         shorten_fetch_wait()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    mode, expected = sys.argv[1], int(sys.argv[2])
-    window_s, capacity = float(sys.argv[3]), int(sys.argv[4])
-    app = create_bench_app(settings, mode, expected, bench_model(window_s, capacity))
+    mode, worker_id, go = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+    window_s, capacity = float(sys.argv[4]), int(sys.argv[5])
+    app = create_bench_app(settings, mode, worker_id, bench_model(window_s, capacity), go)
     sys.argv = [sys.argv[0], "worker"]
     PdmWorker(
         app, loglevel="warning", override_logging=False, redirect_stdouts=False, console_port=0, quiet=True

@@ -1,0 +1,139 @@
+"""Real worker processes for `pdm bench stream`: publish, start N workers in one group, sum their reports."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from pdm.bench._stream_data import CAPACITY, WINDOW_S, Messages
+from pdm.contracts import topics
+from pdm.infra.kafka import client_options, ensure_topics
+from pdm.settings import KafkaSettings, Settings
+
+REPORT_TOPIC = "pdm.bench.report"
+
+
+def phase_settings(bootstrap: str, base_dir: str) -> Settings:
+    """Each phase has its own topics (prefix) and data directory, on the one broker of the run."""
+    return Settings(
+        data_dir=Path(base_dir) / uuid.uuid4().hex[:8],
+        kafka=KafkaSettings(bootstrap_servers=bootstrap, topic_prefix=f"b{uuid.uuid4().hex[:8]}."),
+    )
+
+
+async def publish(kafka: KafkaSettings, messages: Messages) -> None:
+    producer = AIOKafkaProducer(
+        **client_options(kafka), acks=1, linger_ms=5, max_batch_size=1 << 20, max_request_size=8 << 20
+    )
+    await producer.start()
+    try:
+        for start in range(0, len(messages), 20_000):
+            futures = [await producer.send(kafka.topic(topics.READINGS), v, key=k)
+                       for k, v in messages[start : start + 20_000]]
+            await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+async def raw_consume(kafka: KafkaSettings, expected: int) -> float:
+    """Messages/s of a plain aiokafka consumer with orjson decode: the transport's own ceiling."""
+    consumer = AIOKafkaConsumer(kafka.topic(topics.READINGS), auto_offset_reset="earliest",
+                                enable_auto_commit=False, max_partition_fetch_bytes=8 << 20,
+                                **client_options(kafka))
+    await consumer.start()
+    seen, started = 0, None
+    try:
+        while seen < expected:
+            batches = await consumer.getmany(timeout_ms=500, max_records=5000)
+            started = started or time.perf_counter()
+            for part in batches.values():
+                for record in part:
+                    orjson.loads(record.value)
+                seen += len(part)
+    finally:
+        await consumer.stop()
+    return seen / (time.perf_counter() - (started or time.perf_counter()))
+
+
+def start_worker(settings: Settings, mode: str, worker_id: str, go: Path,
+                 window_s: float = WINDOW_S) -> subprocess.Popen[bytes]:
+    env = {
+        "PDM_KAFKA__BOOTSTRAP_SERVERS": str(settings.kafka.bootstrap_servers),
+        "PDM_KAFKA__TOPIC_PREFIX": settings.kafka.topic_prefix,
+        "PDM_LOG_FORMAT": "json", "PDM_LOG_LEVEL": "warning", "PDM_DATA_DIR": str(settings.data_dir),
+    }
+    argv = [sys.executable, "-m", "streams.bench", mode, worker_id, str(go), str(window_s), str(CAPACITY)]
+    log = open(settings.data_dir.parent / f"worker-{mode}-{worker_id}.log", "ab")  # noqa: SIM115
+    return subprocess.Popen(argv, env={**os.environ, **env}, stdout=log, stderr=log)
+
+
+@dataclass
+class Reports:
+    """The latest report of each worker, read from the report topic."""
+
+    consumer: AIOKafkaConsumer
+    assigned: dict[str, int]
+    progress: dict[str, dict]  # type: ignore[type-arg]
+
+    async def until(self, done: object, timeout_s: float, what: str) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not done():  # type: ignore[operator]
+            if time.monotonic() > deadline:
+                seen = f"{self.assigned} {self.progress}"
+                raise TimeoutError(f"bench workers: {what} not within {timeout_s} s; {seen}")
+            for part in (await self.consumer.getmany(timeout_ms=200)).values():
+                for record in part:
+                    report = orjson.loads(record.value)
+                    if report["kind"] == "assigned":
+                        self.assigned[report["worker"]] = report["partitions"]
+                    else:
+                        self.progress[report["worker"]] = report
+
+    def combined_rate(self) -> float:
+        """Messages of all workers over the span from the first worker's first to the last one's last."""
+        reports = self.progress.values()
+        first, last = min(r["first"] for r in reports), max(r["last"] for r in reports)
+        return sum(r["messages"] for r in reports) / (last - first)
+
+
+async def report_reader(kafka: KafkaSettings) -> Reports:
+    consumer = AIOKafkaConsumer(kafka.topic(REPORT_TOPIC), auto_offset_reset="earliest",
+                                enable_auto_commit=False, **client_options(kafka))
+    await consumer.start()
+    return Reports(consumer, {}, {})
+
+
+async def worker_run(bootstrap: str, mode: str, messages: Messages, base_dir: str, workers: int = 1) -> float:
+    """Messages/s of `workers` processes in one group over pre-loaded partitions.
+
+    Every worker holds its first batch until all of them are assigned, so no rebalance
+    happens inside the timed span; the rate is the sum over the span of all workers.
+    """
+    settings = phase_settings(bootstrap, base_dir)
+    await ensure_topics(settings.kafka, (*topics.ALL_TOPICS, REPORT_TOPIC))
+    await publish(settings.kafka, messages)
+    go = settings.data_dir.parent / f"go-{uuid.uuid4().hex[:8]}"
+    processes = [start_worker(settings, mode, str(i), go) for i in range(workers)]
+    reports = await report_reader(settings.kafka)
+    partitions = settings.kafka.partitions
+    try:
+        await reports.until(lambda: len(reports.assigned) == workers and all(reports.assigned.values())
+                            and sum(reports.assigned.values()) == partitions, 90, "assignment")
+        go.touch()
+        await reports.until(lambda: sum(r["messages"] for r in reports.progress.values()) >= len(messages),
+                            240, "all messages processed")
+    finally:
+        await reports.consumer.stop()
+        for process in processes:
+            process.kill()
+            process.wait()
+    return reports.combined_rate()
