@@ -22,6 +22,7 @@ from pdm.eventstore import open_application
 from pdm.infra.archive_reader import archived_assets, read_history
 from pdm.infra.database import connect
 from pdm.infra.kafka import client_options
+from pdm.rollout.store import TRACKING as SAGA_TRACKING
 from pdm.scoring import DEFAULT_MODEL, encode, score_history
 from pdm.settings import Settings
 from projections.rebuild import rebuild
@@ -146,14 +147,16 @@ def _differing_rows(conn: object, live: str, fresh: str) -> int:
     return int(row[0])
 
 
-def projections_at_head(settings: Settings) -> bool:
+def followers_at_head(settings: Settings) -> bool:
+    """Every projection and the rollout saga (which follows the log too) reached its head."""
     pg = settings.postgres
     with connect(pg.conninfo(), pg.schema_name) as conn:
         head = conn.execute(sql.SQL("SELECT coalesce(max(notification_id), 0) FROM {}").format(
             sql.Identifier(EVENTS_TABLE))).fetchone()
-        rows = conn.execute("SELECT projection, position FROM projection_tracking").fetchall()
+        rows = conn.execute("SELECT projection, position FROM projection_tracking UNION ALL "
+                            "SELECT 'saga:' || name, position FROM rollout_saga_tracking").fetchall()
     positions = {name: int(position) for name, position in rows}
-    wanted = [*READ_MODELS, "alert_timers"]
+    wanted = [*READ_MODELS, "alert_timers", f"saga:{SAGA_TRACKING}"]
     return all(positions.get(name, -1) >= int(head[0]) for name in wanted) if head else False
 
 

@@ -19,7 +19,7 @@ from tests.chaos.checks import (
     check_archive,
     consumer_lag,
     expected_anomalies,
-    projections_at_head,
+    followers_at_head,
     read_model_differences,
     recorded_anomalies,
 )
@@ -41,6 +41,7 @@ class Outcome:
     recovered_s: float
     scenario_s: float
     uncommitted: dict[str, int]
+    alerting: dict[str, Any]
 
     @property
     def held(self) -> list[str]:
@@ -62,7 +63,7 @@ class Outcome:
             "scenario_s": round(self.scenario_s, 1), "http_retries": self.load.retries,
             "http_failures": dict(self.load.failures), "archive": asdict(self.archive),
             "alert_check": asdict(self.alerts), "read_model_tables": self.read_models,
-            "uncommitted_offsets": self.uncommitted,
+            "uncommitted_offsets": self.uncommitted, "worker_alerting": self.alerting,
         }
 
 
@@ -81,7 +82,8 @@ async def run(stack: ChaosStack, settings: Settings, fault: str, inject: Inject,
     archive = await asyncio.to_thread(check_archive, settings, result.acknowledged)
     alerts = await asyncio.to_thread(check_alerts, settings, expected)
     read_models = await asyncio.to_thread(read_model_differences, settings)
-    outcome = Outcome(fault, result, archive, alerts, read_models, recovered_s, time.monotonic() - started, lag)
+    outcome = Outcome(fault, result, archive, alerts, read_models, recovered_s, time.monotonic() - started, lag,
+                      stack.worker_health().get("alerting", {}))
     if report is not None:
         report.append(outcome.row())
     return outcome
@@ -97,6 +99,6 @@ async def settle(settings: Settings, load: LoadResult, timeout_s: float = 90) ->
     with contextlib.suppress(AssertionError):  # a lost anomaly is reported by the check, not here
         await asyncio.to_thread(wait_for, lambda: expected <= set(recorded_anomalies(settings)[0]),
                                 timeout_s, "every anomaly recorded on an alert", 1.0)
-    await asyncio.to_thread(wait_for, lambda: projections_at_head(settings), timeout_s,
-                            "projections at the event store's head", 0.5)
+    await asyncio.to_thread(wait_for, lambda: followers_at_head(settings), timeout_s,
+                            "projections and saga at the event store's head", 0.5)
     return expected, await consumer_lag(settings)

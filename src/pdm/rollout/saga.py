@@ -45,11 +45,19 @@ class Saga:
         self.settings, self.clock = settings, clock
         self.app = app or open_application(settings.postgres)
         self.owns_app = app is None
-        pg = settings.postgres
-        self.conn: Any = connect(pg.conninfo(), pg.schema_name, autocommit=True)
-        self.store = SagaStore(self.conn)
+        self.conn: Any = None
+        self.reconnect()
         self.tally = ScoreTally(settings.kafka)
         self.publisher = DeploymentPublisher(settings.kafka)
+
+    def reconnect(self) -> None:
+        """A fresh connection for the store: after a server restart or a terminated backend the
+        old one stays broken for good (raises DatabaseUnavailableError while the server is down)."""
+        if self.conn is not None:
+            self.conn.close()
+        pg = self.settings.postgres
+        self.conn = connect(pg.conninfo(), pg.schema_name, autocommit=True)
+        self.store = SagaStore(self.conn)
 
     async def start(self) -> None:
         await self.tally.start()

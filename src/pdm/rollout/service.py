@@ -42,8 +42,14 @@ async def run(settings: Settings, poll_s: float = 0.5) -> None:
             except (psycopg.OperationalError, DatabaseUnavailableError, KafkaError) as exc:
                 log.warning("saga_tick_failed", error=str(exc)[:300], retry_in_s=backoff)
                 backoff, wait = min(backoff * 2, MAX_BACKOFF_S), backoff
+                lost_database = not isinstance(exc, KafkaError)
+            else:
+                lost_database = False
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), wait)
+            if lost_database:  # the old connection never comes back by itself
+                with contextlib.suppress(DatabaseUnavailableError):
+                    await asyncio.to_thread(saga.reconnect)
     finally:
         await saga.close()
         log.info("saga_stopped")
