@@ -6,6 +6,8 @@ after the event store saved it. A crash before the commit re-reads the batch, an
 idempotent on the anomaly id, so a redelivery records nothing new. A message that is not an
 AnomalyV1, or that the domain refuses, is logged and skipped: a poison message must not stall
 the partition. A failure of the store (connection lost) re-reads the batch after a pause.
+An anomaly whose onset is older than `worker.page_horizon_s` (backfilled history, or data that
+arrived very late) is applied as historical: its alert is recorded, suppressed, never paged.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError
@@ -24,6 +27,7 @@ from pdm.domain.errors import ConcurrentChangeError, DomainError
 from pdm.eventstore import open_application
 from pdm.infra import kafka as kafka_clients
 from pdm.logs import get_logger
+from pdm.replay.backfill import is_historical
 from pdm.settings import Settings
 
 log = get_logger(__name__)
@@ -53,10 +57,13 @@ class AnomalyAlerter:
     """Consumes anomalies and applies them in order; see the module docstring for guarantees."""
 
     def __init__(self, settings: Settings, *, max_records: int = 200,
-                 open_domain: Callable[[], PdmApplication] | None = None) -> None:
+                 open_domain: Callable[[], PdmApplication] | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.settings = settings
         self.max_records = max_records
         self.open_domain = open_domain or (lambda: open_application(settings.postgres))
+        self.clock = clock
+        self.horizon = timedelta(seconds=settings.worker.page_horizon_s)
         self.stats = AlerterStats()
         self.stopping = asyncio.Event()
 
@@ -115,15 +122,17 @@ class AnomalyAlerter:
 
     def _apply_one(self, domain: PdmApplication, anomaly: AnomalyV1, record: ConsumerRecord) -> None:
         a = anomaly
+        historical = is_historical(a.onset_ts, self.clock(), self.horizon)
         result = domain.apply_anomaly(
             str(a.anomaly_id), a.asset_id, a.kind, a.score, a.threshold, a.model_version, a.onset_ts,
-            actor=ACTOR, correlation_id=correlation_id(a, record),
+            actor=ACTOR, correlation_id=correlation_id(a, record), historical=historical,
         )
         outcome = result.outcome.value
         self.stats.outcomes[outcome] = self.stats.outcomes.get(outcome, 0) + 1
         if outcome in ("raised", "escalated"):
             log.info(f"alert_{outcome}", asset_id=a.asset_id, kind=a.kind,
-                     alert_id=str(result.alert_id), score=a.score, position=result.position)
+                     alert_id=str(result.alert_id), score=a.score, position=result.position,
+                     historical=historical)
 
     def _reject(self, record: ConsumerRecord, reason: str) -> None:
         self.stats.rejected += 1

@@ -144,6 +144,9 @@ class WorkerSettings(BaseModel):
     allowed_lateness_ms: int = Field(default=60_000, ge=0)
     # Messages per archive transaction: bigger batches COPY faster, smaller ones commit sooner.
     gate_max_records: int = Field(default=2000, ge=1, le=100_000)
+    # Anomalies whose onset is older than this (by the worker's clock) are recorded as
+    # historical alerts, raised already suppressed: backfilled history pages nobody.
+    page_horizon_s: float = Field(default=3600, gt=0)
 
 
 class ProjectorSettings(BaseModel):

@@ -47,17 +47,21 @@ class AlertService(SilenceService):
         *,
         actor: str,
         correlation_id: str,
+        historical: bool = False,
     ) -> AnomalyResult:
-        """Idempotent on anomaly_id; a lost race is decided again on fresh state."""
+        """Idempotent on anomaly_id; a lost race is decided again on fresh state.
+
+        `historical`: the anomaly is older than the page horizon (backfilled or very late
+        data); a new alert is recorded as `Raised` + `Suppressed(reason="historical")`."""
         anomaly = Anomaly(anomaly_id, asset_id, kind, score, threshold, model_version, detected_at)
         for _ in range(ANOMALY_ATTEMPTS - 1):
             try:
-                return self._apply_once(anomaly, Audit(actor, correlation_id))
+                return self._apply_once(anomaly, Audit(actor, correlation_id), historical)
             except ConcurrentChangeError:
                 continue
-        return self._apply_once(anomaly, Audit(actor, correlation_id))
+        return self._apply_once(anomaly, Audit(actor, correlation_id), historical)
 
-    def _apply_once(self, anomaly: Anomaly, audit: Audit) -> AnomalyResult:
+    def _apply_once(self, anomaly: Anomaly, audit: Audit, historical: bool = False) -> AnomalyResult:
         """An unknown asset is registered as unclassified in the same atomic save."""
         asset = self.find(Asset.create_id(anomaly.asset_id))
         if asset is None:
@@ -65,7 +69,7 @@ class AlertService(SilenceService):
         episode = asset.current_episode(anomaly.kind)
         latest = self.find(Alert.create_id(anomaly.asset_id, anomaly.kind, episode))
         silences = self.silences_for(anomaly.asset_id, asset.site)
-        decision = decide_anomaly(asset, latest, anomaly, silences, audit, self.policy)
+        decision = decide_anomaly(asset, latest, anomaly, silences, audit, self.policy, historical=historical)
         position = self.commit(asset, *decision.changed)
         return AnomalyResult(decision.outcome, decision.alert_id, position)
 

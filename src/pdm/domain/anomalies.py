@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from uuid import UUID
 
@@ -21,6 +21,10 @@ from pdm.domain.rules import (
     severity_for,
 )
 from pdm.domain.silences import Silence, maintenance_silences, matching_silence
+
+# A historical alert stays suppressed: it is a record of the past, never due to be paged.
+HISTORICAL_UNTIL = datetime(9999, 1, 1, tzinfo=UTC)
+HISTORICAL_BY, HISTORICAL_REASON = "backfill", "historical"
 
 
 @dataclass(frozen=True)
@@ -66,8 +70,13 @@ def decide_anomaly(
     silences: Sequence[Silence],
     audit: Audit,
     policy: AlertPolicy = DEFAULT_POLICY,
+    *,
+    historical: bool = False,
 ) -> AnomalyDecision:
-    """`latest` is the alert of the asset's current episode for this kind, if any."""
+    """`latest` is the alert of the asset's current episode for this kind, if any.
+
+    A `historical` anomaly (older than the page horizon) that opens an episode is raised
+    already suppressed; one that updates an open episode changes nothing about paging."""
     if asset.decommissioned:
         return AnomalyDecision(AnomalyOutcome.ASSET_DECOMMISSIONED)
     if latest is not None and latest.has_seen(anomaly.anomaly_id):
@@ -79,7 +88,7 @@ def decide_anomaly(
         return _update(latest, anomaly, audit, policy)
     if latest is not None and anomaly.detected_at <= latest.last_seen:
         return AnomalyDecision(AnomalyOutcome.STALE, latest)
-    return _raise(asset, anomaly, threshold, silences, audit, policy)
+    return _raise(asset, anomaly, threshold, silences, audit, policy, historical)
 
 
 def _update(alert: Alert, anomaly: Anomaly, audit: Audit, policy: AlertPolicy) -> AnomalyDecision:
@@ -103,8 +112,10 @@ def _raise(
     silences: Sequence[Silence],
     audit: Audit,
     policy: AlertPolicy,
+    historical: bool,
 ) -> AnomalyDecision:
-    """A new episode; raised already suppressed when a silence or maintenance covers it."""
+    """A new episode; raised already suppressed (in the same save, so nobody is paged in
+    between) when a silence or maintenance covers it, or when it is history."""
     episode = asset.start_episode(anomaly.kind, audit)
     severity = severity_for(anomaly.score, threshold, timedelta(0), policy)
     alert = Alert(
@@ -119,9 +130,20 @@ def _raise(
         anomaly.anomaly_id,
         **audit.fields,
     )
+    suppression = _suppression(asset, anomaly, silences, historical)
+    if suppression is not None:
+        alert.suppress(*suppression, audit)
+    return AnomalyDecision(AnomalyOutcome.RAISED, alert, (asset, alert))
+
+
+def _suppression(
+    asset: Asset, anomaly: Anomaly, silences: Sequence[Silence], historical: bool
+) -> tuple[str, str, datetime] | None:
+    """(by, reason, until); a silence wins over history, as it names who muted it and why."""
     every = [*silences, *maintenance_silences(asset.asset_id, asset.maintenance.values())]
     silence = matching_silence(asset.asset_id, asset.site, anomaly.detected_at, every)
     if silence is not None:
-        by = f"silence:{silence.silence_id}"
-        alert.suppress(by, silence.reason, silence.ends_at, audit)
-    return AnomalyDecision(AnomalyOutcome.RAISED, alert, (asset, alert))
+        return f"silence:{silence.silence_id}", silence.reason, silence.ends_at
+    if historical:
+        return HISTORICAL_BY, HISTORICAL_REASON, HISTORICAL_UNTIL
+    return None

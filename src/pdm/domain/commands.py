@@ -73,6 +73,7 @@ class ApplyAnomaly(Command):
     threshold: float = Field(gt=0)
     model_version: Name
     detected_at: AwareDatetime
+    historical: bool = False
 
 
 class ReportNoData(Command):
