@@ -8,7 +8,8 @@ import numpy as np
 
 from pdm.detection import Hysteresis, HysteresisState, Transition
 from pdm.detection.hysteresis import step as hysteresis_step
-from pdm.features import FeatureRows, extract
+from pdm.detection.maintenance import MaintenanceState
+from pdm.features import AssetWindowState, FeatureRows, extract
 from pdm.scoring.model import ModelScores, ScoringModel, per_channel
 from pdm.scoring.state import AssetScoringState
 
@@ -52,12 +53,9 @@ def score_asset(
     if not len(ts_ms):
         return _nothing_new(model, state, asset_id, int((~keep).sum())), state
     rows, windows = extract(model.feature_set, state.windows, ts_ms * NANOS_PER_MS, values, asset_id)
-    online, detector = model.detector.update(state.detector, rows.values)
-    if model.trained is None:
-        contributions = per_channel(model.feature_set, online.contributions)
-        scores = ModelScores(online.raw, contributions, model.threshold, online.severe)
-    else:
-        scores = model.score_trained(rows.values)
+    if not len(rows.values):
+        return _readings_only(model, state, asset_id, rows, windows, int(ts_ms[-1]), int((~keep).sum()))
+    scores, detector = _model_scores(model, state, rows.values)
     hysteresis = state.hysteresis if state.model_version == model.version else HysteresisState()
     anomalous = scores.raw >= scores.threshold
     raised, hysteresis = confirm(model.hysteresis, hysteresis, anomalous, scores.severe)
@@ -68,6 +66,27 @@ def score_asset(
     )
     result = AssetResult(asset_id, model, rows, scores, anomalous, raised, int((~keep).sum()))
     return result, new_state
+
+
+def _model_scores(model: ScoringModel, state: AssetScoringState,
+                  features: np.ndarray) -> tuple[ModelScores, MaintenanceState]:
+    online, detector = model.detector.update(state.detector, features)
+    if model.trained is None:
+        contributions = per_channel(model.feature_set, online.contributions)
+        return ModelScores(online.raw, contributions, model.threshold, online.severe), detector
+    return model.score_trained(features), detector
+
+
+def _readings_only(model: ScoringModel, state: AssetScoringState, asset_id: str, rows: FeatureRows,
+                   windows: AssetWindowState, last_ts_ms: int, dropped: int) -> AssetResult:
+    """No window closed: the detector sees no row, so its state (the same object) is kept.
+
+    Most micro-batches close no window of most assets; an update on zero rows still cost
+    ~1 ms per asset (measured), and an unchanged detector is serialised from cache.
+    """
+    nothing = _nothing_new(model, state, asset_id, dropped)
+    new_state = replace(state, windows=windows, last_ts_ms=max(last_ts_ms, state.last_ts_ms))
+    return replace(nothing, features=rows), new_state
 
 
 def confirm(

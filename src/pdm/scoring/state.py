@@ -39,14 +39,15 @@ class AssetScoringState:
         )
 
     def to_bytes(self) -> bytes:
-        data: dict[str, Any] = {
-            "windows": self.windows.to_dict(),
-            "detector": self.detector.to_dict(),
-            "hysteresis": self.hysteresis.as_dict(),
-            "model_version": self.model_version,
-            "last_ts_ms": self.last_ts_ms,
+        """Sorted-key compact JSON, composed key by key so an unchanged detector is not re-encoded."""
+        parts: dict[str, str] = {
+            "detector": _detector_json(self.detector),
+            "hysteresis": _dumps(self.hysteresis.as_dict()),
+            "last_ts_ms": _dumps(self.last_ts_ms),
+            "model_version": _dumps(self.model_version),
+            "windows": _dumps(self.windows.to_dict()),
         }
-        return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+        return ("{" + ",".join(f"{_dumps(k)}:{v}" for k, v in sorted(parts.items())) + "}").encode()
 
     @classmethod
     def from_bytes(cls, raw: bytes, expected_tag: str | None = None) -> AssetScoringState:
@@ -60,3 +61,22 @@ class AssetScoringState:
             str(data["model_version"]),
             int(data["last_ts_ms"]),
         )
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+_last_detector: list[tuple[MaintenanceState, str]] = []
+
+
+def _detector_json(detector: MaintenanceState) -> str:
+    """Most batches close no window, so the detector state is the very object saved last time
+    (~110 kB of JSON); a small identity cache (holding the object, so its id is not reused) skips it."""
+    for known, text in _last_detector:
+        if known is detector:
+            return text
+    text = _dumps(detector.to_dict())
+    _last_detector.insert(0, (detector, text))
+    del _last_detector[64:]
+    return text

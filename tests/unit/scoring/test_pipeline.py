@@ -71,3 +71,27 @@ def test_batch_path_equals_micro_batches_of_many_assets() -> None:
         batch_results, _ = score_history(lambda _: DEFAULT_MODEL, spec.asset_id, piece.ts_ms, piece.values[a][:, :4])
         assert np.array_equal(np.concatenate(streamed[spec.asset_id]),
                               np.concatenate([r.scores.raw for r in batch_results]))
+
+
+def test_readings_that_close_no_window_keep_the_detector_state_itself() -> None:
+    ts, values = history(minutes=20)
+    _, _, state = stream(ts[:-5], values[:-5, :4], [])
+
+    result, after = score_asset(DEFAULT_MODEL, state, "pump-1", ts[-5:-4], values[-5:-4, :4])
+
+    assert len(result.scores.raw) == 0
+    assert after.detector is state.detector and after.last_ts_ms == int(ts[-5])
+
+
+def test_state_bytes_are_sorted_compact_json_whether_the_detector_came_from_cache_or_not() -> None:
+    import json
+
+    ts, values = history(minutes=20)
+    _, _, state = stream(ts, values[:, :4], [300, 900])
+    plain = {"windows": state.windows.to_dict(), "detector": state.detector.to_dict(),
+             "hysteresis": state.hysteresis.as_dict(), "model_version": state.model_version,
+             "last_ts_ms": state.last_ts_ms}
+
+    first, cached = state.to_bytes(), state.to_bytes()
+
+    assert first == cached == json.dumps(plain, sort_keys=True, separators=(",", ":")).encode()
