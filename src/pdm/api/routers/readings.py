@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import gzip
 import zlib
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
 from pdm.api.deps import get_publisher, get_settings
 from pdm.api.errors import ApiError
-from pdm.contracts import ReadingBatchV1, ReadingV1, group_into_batches, validate_readings
+from pdm.contracts import (
+    DEFAULT_POLICY,
+    EventTimePolicy,
+    ReadingBatchV1,
+    ReadingV1,
+    group_into_batches,
+    validate_readings,
+)
 from pdm.contracts.decoding import batch_valid_readings
 from pdm.infra.broker import BrokerUnavailableError
 from pdm.ingest.publisher import ReadingPublisher
@@ -42,11 +50,15 @@ async def post_readings(
     request: Request,
     settings: Annotated[Settings, Depends(get_settings)],
     publisher: Annotated[ReadingPublisher, Depends(get_publisher)],
+    backfill: Annotated[bool, Query(description="historical readings: archived with the backfill "
+                                    "flag, scored like live ones, old alerts recorded, not paged")] = False,
 ) -> Accepted:
     """Body: a JSON array of readings, or NDJSON (`application/x-ndjson`), optionally gzip.
 
     All or nothing: one invalid item rejects the whole batch with every problem listed.
     202 means the broker acknowledged every reading (acks=all), not merely that it was received.
+    `?backfill=true` is `pdm publish --backfill`: the batches are marked, and event times are
+    checked against the backfill window, which the gate applies to them too.
     """
     items = _parse_items(await _read_body(request), request.headers.get("content-type", ""))
     if len(items) > settings.api.max_batch_readings:
@@ -55,7 +67,7 @@ async def post_readings(
             "batch_too_large",
             f"{len(items)} readings; at most {settings.api.max_batch_readings} per request",
         )
-    batches = _batches(items, publisher.max_batch)
+    batches = _batches(items, publisher.max_batch, backfill)
     try:
         await publisher.publish_batches(batches)
     except BrokerUnavailableError as exc:
@@ -112,17 +124,23 @@ def _loads(raw: bytes, where: str) -> Any:
         raise ApiError(400, "invalid_json", f"{where}: {exc}") from None
 
 
-def _batches(items: list[Any], max_batch: int) -> list[ReadingBatchV1]:
+def _batches(items: list[Any], max_batch: int, backfill: bool) -> list[ReadingBatchV1]:
     """Valid bodies take the fast path; any invalid one is re-checked item by item, so the
     422 lists every problem exactly as before."""
-    batches = batch_valid_readings(items, now=datetime.now(UTC), max_batch=max_batch)
+    policy = _window(backfill)
+    batches = batch_valid_readings(items, now=datetime.now(UTC), max_batch=max_batch, policy=policy)
     if batches is None:
-        batches = group_into_batches(_validate(items), max_batch)
-    return batches
+        batches = group_into_batches(_validate(items, policy), max_batch)
+    return [b.model_copy(update={"backfill": True}) for b in batches] if backfill else batches
 
 
-def _validate(items: list[Any]) -> list[ReadingV1]:
-    readings, errors = validate_readings(items, now=datetime.now(UTC))
+def _window(backfill: bool) -> EventTimePolicy:
+    """The gate's rule (`check_event_time(..., backfill=)`): backfill lifts only the live-age bound."""
+    return replace(DEFAULT_POLICY, max_live_age=None) if backfill else DEFAULT_POLICY
+
+
+def _validate(items: list[Any], policy: EventTimePolicy) -> list[ReadingV1]:
+    readings, errors = validate_readings(items, now=datetime.now(UTC), policy=policy)
     if errors:
         details = [{"index": e.index, "field": e.field, "reason": e.reason} for e in errors[:1000]]
         raise ApiError(
