@@ -17,6 +17,7 @@ from pdm.eventstore import open_application
 from pdm.infra.database import DatabaseUnavailableError, connect
 from pdm.logs import get_logger
 from pdm.settings import Settings
+from projections.corrections import CorrectionWatch
 from projections.firing import TimerRunner
 from projections.no_data import NoDataWatch
 from projections.parking import ParkingRunner
@@ -59,6 +60,7 @@ class Projector:
         self.runner = ParkingRunner(self.app, self.conn, [self.timers, *read_models()])
         self.firing = TimerRunner(self.app, self.conn)
         self.no_data = NoDataWatch(self.conn, self.policy)
+        self.corrections = CorrectionWatch(self.settings, self.conn, self.app)
 
     def tick(self) -> Tick:
         """Projections first, so timers reflect the newest decisions before any fires."""
@@ -66,6 +68,7 @@ class Projector:
         fresh = 0
         if time.monotonic() - self._last_scan >= self.no_data_every_s:
             fresh = self.no_data.scan(self.clock())
+            self.corrections.scan(self.clock())
             self._last_scan = time.monotonic()
         fired = self.firing.fire_due(self.clock())
         return Tick(projected, fresh, fired)

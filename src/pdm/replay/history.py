@@ -23,10 +23,15 @@ class FlagPolicy:
     include_late: bool = False
     include_backfill: bool = True
 
-    def keep(self, flags: np.ndarray) -> np.ndarray:
+    def keep(self, flags: np.ndarray, revision: np.ndarray | None = None) -> np.ndarray:
+        """A correction (revision > 0) is kept though flagged late: it comes after newer
+        readings by nature, and replaying corrected history is what it was sent for."""
         drop = 0 if self.include_late else FLAG_LATE
         drop |= 0 if self.include_backfill else FLAG_BACKFILL
-        return (np.asarray(flags) & drop) == 0
+        flags = np.asarray(flags)
+        if revision is not None and not self.include_late:
+            flags = np.where(np.asarray(revision) > 0, flags & ~FLAG_LATE, flags)
+        return (flags & drop) == 0
 
 
 DEFAULT_FLAGS = FlagPolicy()
@@ -77,7 +82,7 @@ def latest_revisions(
     highest revision first (the archive query orders them so); otherwise a stable sort puts
     them so, and among equal revisions the first row read wins, as in the stream.
     """
-    keep = policy.keep(flags)
+    keep = policy.keep(flags, revision)
     skipped = int(len(keep) - keep.sum())
     if skipped:
         ts_ms, revision, values = ts_ms[keep], revision[keep], values[keep]

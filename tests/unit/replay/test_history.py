@@ -72,3 +72,14 @@ def test_a_copy_block_row_parses_into_columns_in_the_asked_channel_order() -> No
     assert block.revision.tolist() == [0, 1] and block.flags.tolist() == [0, 2]
     assert block.columns(("a", "c", "b")).tolist()[1][0] == 4.0
     assert np.isnan(block.columns(("a", "c", "b"))[0, 1])
+
+
+def test_a_correction_flagged_late_still_replaces_the_reading_it_corrects() -> None:
+    ts = np.array([1, 2, 2], np.int64)
+    revision = np.array([0, 0, 1])
+    flags = np.array([0, 0, FLAG_LATE], np.int16)
+
+    history = latest_revisions("m", ts, revision, flags, np.array([[1.0], [2.0], [9.0]]))
+
+    assert history.values[:, 0].tolist() == [1.0, 9.0]
+    assert (history.superseded, history.skipped) == (1, 0)
