@@ -14,6 +14,7 @@ from pdm.api.app import create_app
 from pdm.domain.application import PdmApplication
 from pdm.settings import Settings
 from tests.integration.alerting.conftest import T0, domain, event_store, raise_alert
+from tests.integration.conftest import grant_all_scopes
 
 __all__ = ["domain", "event_store"]
 READ_TABLES = ("rm_alerts", "rm_alert_sites", "rm_alert_timeline", "rm_asset_health",
@@ -25,7 +26,9 @@ async def api(event_store: Settings, domain: PdmApplication) -> AsyncIterator[ht
     """The real ASGI app (no lifespan under ASGITransport): its domain set, its read pool closed here."""
     app = create_app(event_store)
     app.state.domain = domain
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+    headers = grant_all_scopes(event_store)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test",
+                                 headers=headers) as client:
         yield client
     if getattr(app.state, "read_pool", None) is not None:
         await app.state.read_pool.close()

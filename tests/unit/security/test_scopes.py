@@ -18,14 +18,14 @@ pytestmark = pytest.mark.unit
     ("GET", "/v1/keys", "admin"),
     ("POST", "/v1/keys/abc/revoke", "admin"),
     ("GET", "/v1/readings", "read"),
-    ("GET", "/dashboard", "read"),
 ])
 def test_every_request_needs_the_scope_its_method_and_path_imply(method: str, path: str, scope: str) -> None:
     assert required_scope(method, path) == scope
 
 
-@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"])
-def test_health_metrics_and_the_spec_need_no_key(path: str) -> None:
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics", "/openapi.json", "/docs",
+                                  "/dashboard", "/dashboard/", "/dashboard/app.js"])
+def test_health_metrics_the_spec_and_the_dashboards_static_files_need_no_key(path: str) -> None:
     assert required_scope("GET", path) is None
 
 
