@@ -78,6 +78,7 @@ class AlertCheck:
     lost: int
     duplicated: int
     unexpected: int
+    missing: tuple[str, ...] = ()
 
 
 def expected_anomalies(settings: Settings) -> set[str]:
@@ -116,7 +117,8 @@ def check_alerts(settings: Settings, expected: set[str]) -> AlertCheck:
     seen, alerts = recorded_anomalies(settings)
     recorded = set(seen)
     return AlertCheck(len(expected), len(recorded), alerts, len(expected - recorded),
-                      sum(n - 1 for n in seen.values()), len(recorded - expected))
+                      sum(n - 1 for n in seen.values()), len(recorded - expected),
+                      tuple(sorted(expected - recorded)[:10]))
 
 
 def read_model_differences(settings: Settings) -> dict[str, int]:
