@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 
@@ -39,8 +40,10 @@ from pdm.infra.archive import (
     ReadingBlock,
     utc_from_ms,
 )
+from pdm.infra.database import DatabaseUnavailableError
 from pdm.ingest.lateness import LatenessTracker
 from pdm.logs import get_logger
+from pdm.runtime.supervisor import Backoff
 from pdm.settings import Settings
 
 log = get_logger(__name__)
@@ -81,11 +84,29 @@ class ReadingGate:
             while not self.stopping.is_set():
                 batches = await consumer.getmany(timeout_ms=200, max_records=self.max_records)
                 if batches:
-                    await self._process(consumer, producer, batches)
+                    await self._process_until_durable(consumer, producer, batches)
         finally:
             await consumer.stop()
             await producer.stop()
             await asyncio.to_thread(self.writer.close)
+
+    async def _process_until_durable(self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer,
+                                     batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        """A database outage stalls the gate instead of crashing the worker (a crash costs every
+        agent a rebalance): the same batch is retried until PostgreSQL answers, which is safe
+        because the archive ignores rows it already has and nothing was committed."""
+        backoff = Backoff(initial_s=0.2, maximum_s=5.0)
+        while True:
+            try:
+                await self._process(consumer, producer, batches)
+                return
+            except (psycopg.OperationalError, psycopg.InterfaceError, DatabaseUnavailableError) as exc:
+                if self.stopping.is_set():
+                    raise
+                delay = backoff.next_delay(uptime_s=0)
+                log.warning("gate_database_unavailable", error=str(exc)[:200], retry_in_s=round(delay, 2))
+                await asyncio.to_thread(self.writer.close)
+                await asyncio.sleep(delay)
 
     async def _process(self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer,
                        batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:

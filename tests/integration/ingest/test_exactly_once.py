@@ -89,3 +89,22 @@ async def test_a_batch_archived_but_not_committed_is_merged_not_doubled(migrated
     assert archived_before_restart > 0
     assert restarted.stats.redeliveries_merged >= 1
     assert archive_count(migrated) == 600 and archive_duplicates(migrated) == 0
+
+
+async def test_a_lost_database_connection_stalls_the_gate_and_loses_nothing(migrated: Settings) -> None:
+    import psycopg
+
+    first, second = batches(40, 100, assets=4)[:20], batches(40, 100, assets=4)[20:]
+    await publish(migrated, first)
+    gate = ReadingGate(migrated)
+    task = asyncio.create_task(gate.run())
+    await asyncio.to_thread(wait_until, lambda: archive_count(migrated) == 2000, 60, "first half archived")
+
+    with psycopg.connect(migrated.postgres.conninfo(), autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (gate.writer.conn.info.backend_pid,))
+    await publish(migrated, second)
+    await asyncio.to_thread(wait_until, lambda: gate.stats.messages >= 40 or task.done(), 60, "second half")
+    gate.stopping.set()
+    await asyncio.wait_for(task, 30)
+
+    assert archive_count(migrated) == 4000 and archive_duplicates(migrated) == 0
