@@ -122,6 +122,8 @@ class RateLimits(BaseModel):
 class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
+    # uvicorn worker processes; each has its own read pool, key cache and rate-limit buckets.
+    workers: int = Field(default=1, ge=1, le=32)
     max_batch_readings: int = Field(default=10_000, ge=1, le=1_000_000)
     auth: Literal["required", "disabled"] = "required"
     # Revocations take effect within this many seconds; auth costs no query per request.

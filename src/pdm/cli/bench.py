@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from pdm.bench.api import api_bench
 from pdm.bench.events import events
 from pdm.bench.ingest import ingest
 from pdm.bench.projections import projections
@@ -19,3 +20,4 @@ app.command("events")(events)
 app.command("replay")(replay_bench)
 app.command("stream")(stream)
 app.command("projections")(projections)
+app.command("api")(api_bench)

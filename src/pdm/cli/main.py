@@ -88,7 +88,7 @@ def migrate_command() -> None:
 def api() -> None:
     """Serve the HTTP API (uvicorn) on PDM_API__HOST:PDM_API__PORT.
 
-    Example: [bold]PDM_API__PORT=8080 pdm api[/]
+    Example: [bold]PDM_API__PORT=8080 PDM_API__WORKERS=2 pdm api[/]
     """
     import uvicorn
 
@@ -96,8 +96,10 @@ def api() -> None:
 
     settings = service_settings("api")
     require_infrastructure(settings, "both")
+    workers = settings.api.workers  # > 1: each worker process builds its own app from the environment
     uvicorn.run(
-        create_app(settings), host=settings.api.host, port=settings.api.port,
+        create_app(settings) if workers == 1 else "pdm.api.app:app_from_environment",
+        factory=workers > 1, workers=workers, host=settings.api.host, port=settings.api.port,
         log_config=None, access_log=False, loop="uvloop", http="httptools",
     )
 

@@ -47,7 +47,7 @@ def get_caller(request: Request, x_actor: Annotated[str | None, Header()] = None
     return Caller(actor=(key_name or x_actor or DEFAULT_ACTOR)[:200], correlation_id=correlation_id)
 
 
-def get_event_store(request: Request) -> PdmApplication:
+async def get_event_store(request: Request) -> PdmApplication:  # async: no thread hop per request
     domain: PdmApplication | None = request.app.state.domain
     if domain is None:
         raise ApiError(503, "event_store_unavailable", "the event store is not configured",

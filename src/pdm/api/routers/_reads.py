@@ -33,9 +33,9 @@ class ReadPool:
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection[Any]]:
-        if not self._opened:
+        if not self._opened:  # open() is idempotent and locked: concurrent first requests are safe
+            await self.pool.open()  # no wait=True: a fill timeout under load closes the pool for good
             self._opened = True
-            await self.pool.open(wait=True, timeout=10)
         async with self.pool.connection(timeout=5) as conn:
             yield conn
 
@@ -44,8 +44,10 @@ class ReadPool:
             await self.pool.close()
 
 
-def get_read_pool(request: Request) -> ReadPool:
-    """Created on first use, so an app without a database still starts and answers 503 here."""
+async def get_read_pool(request: Request) -> ReadPool:
+    """Created on first use, so an app without a database still starts and answers 503 here.
+    Async although it never awaits: FastAPI runs a plain `def` dependency in a worker thread,
+    a thread hop per request (a quarter of the API's samples under `pdm bench api`)."""
     settings: Settings = request.app.state.settings
     if settings.postgres.embedded:
         raise ApiError(503, "read_models_unavailable", "the read-model database is not configured",
