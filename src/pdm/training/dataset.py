@@ -12,7 +12,7 @@ from pdm.features.state import NO_READING, AssetWindowState
 from pdm.scoring import accept_mask
 
 NANOS_PER_MS = 1_000_000
-CHUNK = 250_000
+CHUNK = 2_048
 
 
 @dataclass(frozen=True)
