@@ -76,6 +76,10 @@ def start_worker(settings: Settings, mode: str, worker_id: str, go: Path,
     return subprocess.Popen(argv, env={**os.environ, **env}, stdout=log, stderr=log)
 
 
+class WorkerStalledError(TimeoutError):
+    """A bench worker stopped making progress before every message was processed."""
+
+
 @dataclass
 class Reports:
     """The latest report of each worker, read from the report topic."""
@@ -84,12 +88,16 @@ class Reports:
     assigned: dict[str, int]
     progress: dict[str, dict]  # type: ignore[type-arg]
 
-    async def until(self, done: object, timeout_s: float, what: str) -> None:
-        deadline = time.monotonic() + timeout_s
+    async def until(self, done: object, timeout_s: float, what: str, stall_s: float = 30.0) -> None:
+        """Raises WorkerStalledError when no worker reported progress for `stall_s` (seen under load)."""
+        deadline, moved, last = time.monotonic() + timeout_s, time.monotonic(), self.total()
         while not done():  # type: ignore[operator]
-            if time.monotonic() > deadline:
-                seen = f"{self.assigned} {self.progress}"
-                raise TimeoutError(f"bench workers: {what} not within {timeout_s} s; {seen}")
+            now = time.monotonic()
+            if self.total() != last:
+                moved, last = now, self.total()
+            if now > deadline or (self.progress and now - moved > stall_s):
+                seen = {w: r["messages"] for w, r in self.progress.items()}
+                raise WorkerStalledError(f"{what}: no progress for {now - moved:.0f} s; per worker {seen}")
             for part in (await self.consumer.getmany(timeout_ms=200)).values():
                 for record in part:
                     report = orjson.loads(record.value)
@@ -97,6 +105,9 @@ class Reports:
                         self.assigned[report["worker"]] = report["partitions"]
                     else:
                         self.progress[report["worker"]] = report
+
+    def total(self) -> int:
+        return sum(r["messages"] for r in self.progress.values())
 
     def combined_rate(self) -> float:
         """Messages of all workers over the span from the first worker's first to the last one's last."""
@@ -129,11 +140,22 @@ async def worker_run(bootstrap: str, mode: str, messages: Messages, base_dir: st
         await reports.until(lambda: len(reports.assigned) == workers and all(reports.assigned.values())
                             and sum(reports.assigned.values()) == partitions, 90, "assignment")
         go.touch()
-        await reports.until(lambda: sum(r["messages"] for r in reports.progress.values()) >= len(messages),
-                            240, "all messages processed")
+        await reports.until(lambda: reports.total() >= len(messages), 240, "all messages processed")
+    except WorkerStalledError:
+        dump_stacks(processes, settings.data_dir.parent)
+        raise
     finally:
         await reports.consumer.stop()
         for process in processes:
             process.kill()
             process.wait()
     return reports.combined_rate()
+
+
+def dump_stacks(processes: list[subprocess.Popen[bytes]], directory: Path) -> None:
+    """Where a stalled worker waits, if py-spy is installed beside this Python (a profiling extra)."""
+    spy = Path(sys.executable).parent / "py-spy"
+    for process in processes if spy.exists() else []:
+        with open(directory / f"stall-{process.pid}.txt", "wb") as out:
+            subprocess.run([str(spy), "dump", "-p", str(process.pid)], stdout=out, stderr=out, timeout=30,
+                           check=False)
