@@ -1,7 +1,8 @@
-"""The scoring agent: readings → per-asset features, scores and anomaly onsets, in micro-batches.
+"""The scoring agent: readings and frames → per-asset features, scores and anomaly onsets, in micro-batches.
 
 Run-book: runs inside `pdm worker` (agent `score_readings`, group `pdm-worker`). Per-asset state
-lives in the table `scoring-state` (changelog topic, recovered on start and on rebalance),
+lives in the tables `scoring-state` and `frame-scoring-state` (changelog topics, recovered on
+start and on rebalance),
 written once per asset per micro-batch after that batch's outputs were acknowledged. A crash
 between the two re-sends identical outputs; a state saved ahead of the committed offset
 makes the redelivered readings no-ops (they are not newer than the saved `last_ts_ms`).
