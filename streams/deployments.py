@@ -3,6 +3,8 @@
 Run-book: a task inside `pdm worker`, no consumer group (each worker needs every partition of
 the compacted topic, not a share of it). Artifacts are loaded by hash from PostgreSQL off the
 event loop; until a new model is loaded the previous one keeps scoring, so no reading waits.
+A `step="shadow"` deployment never serves: its candidate scores beside the serving model onto
+`pdm.scores.shadow.v1` (see `streams/scoring.py`). A re-sent identical value is skipped.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ class DeploymentFollower:
 
     async def run(self) -> None:
         kafka = self.settings.kafka
-        await kafka_clients.ensure_topics(kafka)
+        await kafka_clients.ensure_topics(kafka, (*topics.ALL_TOPICS, topics.SCORES_SHADOW))
         consumer = AIOKafkaConsumer(
             kafka.topic(topics.DEPLOYMENTS), group_id=None, auto_offset_reset="earliest",
             enable_auto_commit=False, **kafka_clients.client_options(kafka),
@@ -55,6 +57,9 @@ class DeploymentFollower:
             return
         try:
             deployment = DeploymentV1.model_validate_json(record.value)
+            if self.book.is_current(key, deployment):
+                log.debug("deployment_unchanged", key=key, step=deployment.step)
+                return  # a re-sent step (the saga re-publishes after a restart): no reload, no reset
             model = await self._model(deployment)
         except (ValidationError, ArtifactNotFoundError, IncompatibleModelError, ValueError) as exc:
             log.error("deployment_refused", key=key, error=repr(exc)[:300])

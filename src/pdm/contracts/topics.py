@@ -8,5 +8,6 @@ FEATURES: Final = "pdm.features.v1"
 SCORES: Final = "pdm.scores.v1"
 ANOMALIES: Final = "pdm.anomalies.v1"
 DEPLOYMENTS: Final = "pdm.deployments.v1"
+SCORES_SHADOW: Final = "pdm.scores.shadow.v1"
 
 ALL_TOPICS: Final = (READINGS, READINGS_DLQ, FEATURES, SCORES, ANOMALIES, DEPLOYMENTS)

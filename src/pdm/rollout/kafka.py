@@ -14,7 +14,7 @@ from pdm.rollout.evidence import LIVE, SHADOW, Seen
 from pdm.settings import KafkaSettings
 
 log = get_logger(__name__)
-SHADOW_SCORES = "pdm.scores.shadow.v1"
+SHADOW_SCORES = topics.SCORES_SHADOW
 """Candidate scores of a shadow deployment (score.v1, keyed by asset_id); see docs/rollout.md."""
 SAGA_TOPICS = (topics.SCORES, SHADOW_SCORES, topics.DEPLOYMENTS)
 
