@@ -6,6 +6,11 @@ start and on rebalance),
 written once per asset per micro-batch after that batch's outputs were acknowledged. A crash
 between the two re-sends identical outputs; a state saved ahead of the committed offset
 makes the redelivered readings no-ops (they are not newer than the saved `last_ts_ms`).
+
+Shadow deployments: every asset a shadow covers is also scored by the candidate on the same
+feature rows, onto `pdm.scores.shadow.v1` (same `ts`, candidate's `model_version`, no
+anomalies). The candidate keeps no state of its own (see `pdm.scoring.shadow`), so nothing
+more is persisted and a redelivered batch re-sends the same shadow scores.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from pdm.scoring.batch import ModelFor
 from pdm.scoring.frame_batch import encode_frames, score_frame_batch
 from pdm.scoring.frames import DEFAULT_FRAME_MODEL, AssetFrameState
 from pdm.scoring.model import DEFAULT_FEATURE_SET
+from pdm.scoring.outputs import encode_shadow
+from pdm.scoring.shadow import ShadowsFor, shadow_micro_batch
 from pdm.settings import Settings
 
 log = get_logger(__name__)
@@ -41,6 +48,7 @@ class ScoringStats:
     frames: int = 0
     readings_dropped_stale: int = 0
     windows_scored: int = 0
+    shadow_windows_scored: int = 0
     anomalies: int = 0
     batches: int = 0
     busy_s: float = 0.0
@@ -78,10 +86,13 @@ class Scorer:
     """Decodes, scores with the pure core and publishes one micro-batch at a time."""
 
     def __init__(self, app: faust.App, settings: Settings, tables: tuple[faust.Table, faust.Table],
-                 model_for: ModelFor, feature_set: FeatureSet = DEFAULT_FEATURE_SET) -> None:
+                 model_for: ModelFor, feature_set: FeatureSet = DEFAULT_FEATURE_SET,
+                 shadows_for: ShadowsFor | None = None) -> None:
         self.app, self.model_for, self.feature_set = app, model_for, feature_set
+        self.shadows_for = shadows_for if shadows_for is not None else _shadows_of(model_for)
         kafka = settings.kafka
-        self.topics = {name: kafka.topic(name) for name in (topics.FEATURES, topics.SCORES, topics.ANOMALIES)}
+        self.topics = {name: kafka.topic(name)
+                       for name in (topics.FEATURES, topics.SCORES, topics.ANOMALIES, topics.SCORES_SHADOW)}
         self.stats = ScoringStats()
         tag = feature_set.tag
         self.readings = StateTable(tables[0], lambda raw: AssetScoringState.from_bytes(raw, tag))
@@ -118,6 +129,9 @@ class Scorer:
         for result in results:
             outputs.extend(encode(result))
             self.stats.readings_dropped_stale += result.dropped
+        if self.shadows_for is not None:
+            for shadow in shadow_micro_batch(self.shadows_for, states, results):
+                outputs.extend(encode_shadow(shadow))
         return [(self.readings, keys[asset], state) for asset, state in new_states.items()]
 
     def _score_frames(self, frames: list[FrameV1], outputs: Outputs) -> list[Save]:
@@ -133,7 +147,8 @@ class Scorer:
         producer = self.app.producer
         futures = []
         for name, messages in ((topics.FEATURES, outputs.features), (topics.SCORES, outputs.scores),
-                               (topics.ANOMALIES, outputs.anomalies)):
+                               (topics.ANOMALIES, outputs.anomalies),
+                               (topics.SCORES_SHADOW, outputs.shadow_scores)):
             topic = self.topics[name]
             for key, value in messages:
                 futures.append(await producer.send(topic, key, value, None, None, None))
@@ -144,10 +159,17 @@ class Scorer:
         self.stats.messages += messages
         self.stats.batches += 1
         self.stats.windows_scored += len(outputs.scores)
+        self.stats.shadow_windows_scored += len(outputs.shadow_scores)
         self.stats.anomalies += len(outputs.anomalies)
         self.stats.busy_s += busy_s
         if outputs.anomalies:
             log.info("anomalies_emitted", count=len(outputs.anomalies))
+
+
+def _shadows_of(model_for: ModelFor) -> ShadowsFor | None:
+    """`DeploymentBook.model_for` brings its book's shadows; a bare function has none."""
+    shadows = getattr(getattr(model_for, "__self__", None), "shadows_for", None)
+    return shadows if callable(shadows) else None
 
 
 def state_table(app: faust.App, settings: Settings, name: str = STATE_TABLE) -> faust.Table:
@@ -164,10 +186,10 @@ def state_table(app: faust.App, settings: Settings, name: str = STATE_TABLE) -> 
 
 def register_scoring(
     app: faust.App, settings: Settings, readings: faust.TopicT, model_for: ModelFor,
-    feature_set: FeatureSet = DEFAULT_FEATURE_SET,
+    feature_set: FeatureSet = DEFAULT_FEATURE_SET, shadows_for: ShadowsFor | None = None,
 ) -> Scorer:
     tables = state_table(app, settings), state_table(app, settings, FRAME_STATE_TABLE)
-    scorer = Scorer(app, settings, tables, model_for, feature_set)
+    scorer = Scorer(app, settings, tables, model_for, feature_set, shadows_for)
     worker = settings.worker
 
     @app.agent(readings, name="score_readings", concurrency=1)

@@ -40,11 +40,14 @@ class Outputs:
     features: list[Message] = field(default_factory=list)
     scores: list[Message] = field(default_factory=list)
     anomalies: list[Message] = field(default_factory=list)
+    shadow_scores: list[Message] = field(default_factory=list)
+    """A shadow candidate's scores, for `pdm.scores.shadow.v1`."""
 
     def extend(self, other: Outputs) -> None:
         self.features += other.features
         self.scores += other.scores
         self.anomalies += other.anomalies
+        self.shadow_scores += other.shadow_scores
 
 
 def encode(result: AssetResult) -> Outputs:
@@ -52,21 +55,35 @@ def encode(result: AssetResult) -> Outputs:
     out = Outputs()
     key = result.asset_id.encode()
     rows = result.features
+    for ts, values in zip(result.row_ts_ms.tolist(), rows.values.tolist(), strict=True):
+        out.features.append((key, feature_message(result.asset_id, ts, rows.feature_set, rows.names, values)))
+    out.scores = score_messages(result)
+    for i in result.raised.tolist():
+        out.anomalies.append((key, anomaly(result, i).model_dump_json(by_alias=True).encode()))
+    return out
+
+
+def encode_shadow(result: AssetResult) -> Outputs:
+    """A shadow candidate's result: its scores only (no features, and never an anomaly)."""
+    return Outputs(shadow_scores=score_messages(result))
+
+
+def score_messages(result: AssetResult) -> list[Message]:
+    """One `score.v1` per window, keyed by asset id."""
+    key = result.asset_id.encode()
+    rows = result.features
     model, channels = result.model, result.model.feature_set.channels
     tops = top_contributors(result.scores.channel_contributions, channels, k=3) if len(rows) else []
     threshold = result.scores.threshold
-    for i, (ts, values, raw) in enumerate(zip(result.row_ts_ms.tolist(), rows.values.tolist(),
-                                              result.scores.raw.tolist(), strict=True)):
+    out = []
+    for i, (ts, raw) in enumerate(zip(result.row_ts_ms.tolist(), result.scores.raw.tolist(), strict=True)):
         top = [(name, share) for name, share in tops[i] if share > 0]
-        out.features.append((key, feature_message(result.asset_id, ts, rows.feature_set, rows.names, values)))
         score = ScoreV1(
             asset_id=result.asset_id, ts=ts, score=raw, threshold=threshold,
             is_anomalous=bool(result.anomalous[i]), model_version=model.version,
             feature_set_version=rows.feature_set, top_channels=top,
         )
-        out.scores.append((key, score.model_dump_json(by_alias=True).encode()))
-    for i in result.raised.tolist():
-        out.anomalies.append((key, anomaly(result, i).model_dump_json(by_alias=True).encode()))
+        out.append((key, score.model_dump_json(by_alias=True).encode()))
     return out
 
 

@@ -55,7 +55,7 @@ def score_asset(
     rows, windows = extract(model.feature_set, state.windows, ts_ms * NANOS_PER_MS, values, asset_id)
     if not len(rows.values):
         return _readings_only(model, state, asset_id, rows, windows, int(ts_ms[-1]), int((~keep).sum()))
-    scores, detector = _model_scores(model, state, rows.values)
+    scores, detector = model_scores(model, state, rows.values)
     hysteresis = state.hysteresis if state.model_version == model.version else HysteresisState()
     anomalous = scores.raw >= scores.threshold
     raised, hysteresis = confirm(model.hysteresis, hysteresis, anomalous, scores.severe)
@@ -68,7 +68,7 @@ def score_asset(
     return result, new_state
 
 
-def _model_scores(model: ScoringModel, state: AssetScoringState,
+def model_scores(model: ScoringModel, state: AssetScoringState,
                   features: np.ndarray) -> tuple[ModelScores, MaintenanceState]:
     online, detector = model.detector.update(state.detector, features)
     if model.trained is None:
