@@ -10,4 +10,6 @@ ANOMALIES: Final = "pdm.anomalies.v1"
 DEPLOYMENTS: Final = "pdm.deployments.v1"
 SCORES_SHADOW: Final = "pdm.scores.shadow.v1"
 
-ALL_TOPICS: Final = (READINGS, READINGS_DLQ, FEATURES, SCORES, ANOMALIES, DEPLOYMENTS)
+# Created up front by every service: a running producer that meets a topic for the first time
+# refreshes metadata for that topic alone and can lose track of its table changelogs.
+ALL_TOPICS: Final = (READINGS, READINGS_DLQ, FEATURES, SCORES, SCORES_SHADOW, ANOMALIES, DEPLOYMENTS)

@@ -139,4 +139,4 @@ def test_a_deployment_with_no_assets_or_a_bad_hash_is_rejected() -> None:
 
 def test_every_topic_name_follows_the_house_pattern() -> None:
     assert all(t.startswith("pdm.") and t.endswith(".v1") for t in topics.ALL_TOPICS)
-    assert len(set(topics.ALL_TOPICS)) == 6
+    assert len(set(topics.ALL_TOPICS)) == 7
