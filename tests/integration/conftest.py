@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Self
 
 import httpx
 import psycopg
@@ -22,26 +23,23 @@ from pdm.settings import Settings
 from tests.conftest import settings_env
 
 
-class WorkerProcess:
-    """`python -m streams` with the test's isolated settings; killable, restartable."""
+class ServiceProcess:
+    """A pdm service as a child process with the test's isolated settings; killable, restartable."""
+
+    argv: tuple[str, ...] = ()
 
     def __init__(self, settings: Settings, log_path: Path, **env: str) -> None:
         self.settings, self.log_path, self.extra_env = settings, log_path, env
-        self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> WorkerProcess:
-        env = {**settings_env(self.settings), "PDM_WORKER__WEB_PORT": str(self.port), **self.extra_env}
-        log = open(self.log_path, "ab")  # noqa: SIM115
-        self.proc = subprocess.Popen([sys.executable, "-m", "streams"], env=env, stdout=log, stderr=log)
-        log.close()
-        return self
+    def environment(self) -> dict[str, str]:
+        return {**settings_env(self.settings), **self.extra_env}
 
-    def health(self) -> dict:  # type: ignore[type-arg]
-        try:
-            return httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=2).json()  # type: ignore[no-any-return]
-        except (httpx.HTTPError, ValueError):
-            return {}
+    def start(self) -> Self:
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen([sys.executable, *self.argv], env=self.environment(),
+                                         stdout=log, stderr=log)
+        return self
 
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -55,6 +53,25 @@ class WorkerProcess:
                 self.proc.wait(20)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+class WorkerProcess(ServiceProcess):
+    """`python -m streams`, with its health page on a port of its own."""
+
+    argv = ("-m", "streams")
+
+    def __init__(self, settings: Settings, log_path: Path, **env: str) -> None:
+        super().__init__(settings, log_path, **env)
+        self.port = free_port()
+
+    def environment(self) -> dict[str, str]:
+        return {**settings_env(self.settings), "PDM_WORKER__WEB_PORT": str(self.port), **self.extra_env}
+
+    def health(self) -> dict:  # type: ignore[type-arg]
+        try:
+            return httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=2).json()  # type: ignore[no-any-return]
+        except (httpx.HTTPError, ValueError):
+            return {}
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +21,7 @@ from pdm.infra import kafka as kafka_clients
 from pdm.infra.migrations import migrate
 from pdm.rollout.kafka import SAGA_TOPICS, SHADOW_SCORES
 from pdm.settings import Settings
-from tests.conftest import settings_env
+from tests.integration.conftest import ServiceProcess
 
 BASELINE = ("novelty-v1", hashlib.sha256(b"novelty-v1").hexdigest())
 ASSETS = tuple(f"pump-{n}" for n in range(6))
@@ -55,31 +53,10 @@ def record_candidate(domain: PdmApplication, name: str, **metrics: float) -> tup
     return name, digest
 
 
-class SagaProcess:
-    """`python -m pdm saga` with the test's isolated settings; SIGKILL-able and restartable."""
+class SagaProcess(ServiceProcess):
+    """`python -m pdm saga`, polling fast so tests see each step quickly."""
 
-    def __init__(self, settings: Settings, log_path: Path) -> None:
-        self.settings, self.log_path = settings, log_path
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> SagaProcess:
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "pdm", "saga", "--poll", "0.2"],
-                                         env=settings_env(self.settings), stdout=log, stderr=log)
-        return self
-
-    def kill(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+    argv = ("-m", "pdm", "saga", "--poll", "0.2")
 
 
 @pytest.fixture
