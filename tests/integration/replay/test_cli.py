@@ -9,7 +9,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
 import pytest
 
 from pdm.settings import Settings
@@ -36,6 +35,7 @@ def history(archive: Settings) -> Settings:
 
 def test_pdm_replay_writes_a_parquet_feature_table_naming_its_feature_set(history: Settings,
                                                                         tmp_path: Path) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
     out = tmp_path / "features.parquet"
 
     done = pdm(history, "replay", *RANGE, "--asset", "pump-1", "--out", str(out))
