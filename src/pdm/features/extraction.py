@@ -10,7 +10,7 @@ import numpy as np
 from pdm.features.feature_set import FeatureSet
 from pdm.features.state import AssetWindowState
 from pdm.features.statistics import STATISTICS, WindowValues
-from pdm.features.windows import NANOS_PER_SECOND, gather, plan_windows
+from pdm.features.windows import NANOS_PER_SECOND, WindowPlan, gather, matrix_width, plan_windows
 
 
 @dataclass(frozen=True)
@@ -55,29 +55,40 @@ def extract(
     window = feature_set.window
     open_bucket = state.last_ts // window.size if state.seen else -1
     plan = plan_windows(window, history_ts, len(state.ts), state.seen, open_bucket)
-    matrices, positions = gather(history, plan, window.capacity)
-    seconds = _seconds_before_end(history_ts, positions, plan.ends)
-    frame = WindowValues(matrices, seconds[:, None, :])
-    table = np.stack([STATISTICS[s](frame) for s in feature_set.statistics], axis=-1)
     rows = FeatureRows(
         feature_set.tag,
         feature_set.feature_names,
         np.full(len(plan.ends), asset_id, dtype=object),
         plan.row_ts,
-        table.reshape(len(plan.ends), len(feature_set.feature_names)),
+        _feature_table(feature_set, history_ts, history, plan),
         int((~keep).sum()),
     )
     return rows, _next_state(state, history_ts, history, int(keep.sum()), window.capacity)
 
 
-def _seconds_before_end(ts: np.ndarray, positions: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Event time of each window slot relative to the window's last reading, NaN for padding.
+def _feature_table(
+    feature_set: FeatureSet, ts: np.ndarray, history: np.ndarray, plan: WindowPlan
+) -> np.ndarray:
+    """(rows, channels x statistics), channel-major as `feature_names`.
+
+    The matrices are only as wide as this batch's longest window needs (`matrix_width`):
+    the sums, hence the bits, are those of `capacity`-wide matrices.
+    """
+    capacity = feature_set.window.capacity
+    longest = int((plan.ends - plan.starts).max()) + 1 if len(plan.ends) else 1
+    matrices, slots = gather(history, plan, matrix_width(capacity, longest))
+    frame = WindowValues(matrices, lambda: _seconds_before_end(ts, slots, plan.ends), capacity)
+    table = np.stack([STATISTICS[s](frame) for s in feature_set.statistics], axis=-1)
+    return table.transpose(1, 0, 2).reshape(len(plan.ends), len(feature_set.feature_names))
+
+
+def _seconds_before_end(ts: np.ndarray, slots: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Event time of each window slot relative to the window's last reading, NaN outside it.
 
     Integer nanosecond differences first: exact, and small enough for float64 seconds.
     """
-    inside = positions >= 0
-    slot_ts = ts[np.where(inside, positions, 0)]
-    delta = (slot_ts - ts[ends][:, None]).astype(np.float64) / NANOS_PER_SECOND
+    inside = slots >= 0
+    delta = (ts[np.where(inside, slots, 0)] - ts[ends][:, None]).astype(np.float64) / NANOS_PER_SECOND
     return np.where(inside, delta, np.nan)
 
 

@@ -1,13 +1,15 @@
 """Window statistics over fixed-width matrices whose missing slots are NaN.
 
-Every function reduces the last axis of a C-contiguous array of a fixed width, so the result
-for one window never depends on how many other windows were computed alongside it: that is
-the whole of the bit-for-bit guarantee between the stream worker and a replay.
+Every function reduces the last axis of a C-contiguous array whose sums are those of the
+window's full capacity (`windows.matrix_width`), so the result for one window never depends
+on how many other windows were computed alongside it: that is the whole of the bit-for-bit
+guarantee between the stream worker and a replay.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cached_property
 
 import numpy as np
 
@@ -18,19 +20,46 @@ Statistic = Callable[["WindowValues"], np.ndarray]
 
 
 class WindowValues:
-    """One batch of windows, with the intermediate sums shared by several statistics."""
+    """One batch of windows, with the intermediate sums shared by several statistics.
 
-    def __init__(self, values: np.ndarray, seconds: np.ndarray) -> None:
+    Each intermediate is computed on first use (the event times only for `slope`), always by
+    the same expression, so a feature set pays only for what its statistics read.
+    """
+
+    def __init__(self, values: np.ndarray, seconds: Callable[[], np.ndarray], capacity: int) -> None:
         self.values = values
-        self.seconds = seconds
-        self.valid = ~np.isnan(values)
-        self.count = self.valid.sum(axis=-1)
-        self.zeroed = np.where(self.valid, values, 0.0)
+        self._seconds = seconds
+        self.capacity = capacity  # the declared width; `values` may drop leading empty slots
+
+    @cached_property
+    def seconds(self) -> np.ndarray:
+        return self._seconds()
+
+    @cached_property
+    def valid(self) -> np.ndarray:
+        return ~np.isnan(self.values)
+
+    @cached_property
+    def count(self) -> np.ndarray:
+        return self.valid.sum(axis=-1)
+
+    @cached_property
+    def zeroed(self) -> np.ndarray:
+        return np.where(self.valid, self.values, 0.0)
+
+    @cached_property
+    def mean(self) -> np.ndarray:
         with np.errstate(invalid="ignore", divide="ignore"):
-            self.mean = self.zeroed.sum(axis=-1) / self.count
-        self.deviation = np.where(self.valid, values - self.mean[..., None], 0.0)
+            return self.zeroed.sum(axis=-1) / self.count
+
+    @cached_property
+    def deviation(self) -> np.ndarray:
+        return np.where(self.valid, self.values - self.mean[..., None], 0.0)
+
+    @cached_property
+    def variance(self) -> np.ndarray:
         with np.errstate(invalid="ignore", divide="ignore"):
-            self.variance = (self.deviation * self.deviation).sum(axis=-1) / self.count
+            return (self.deviation * self.deviation).sum(axis=-1) / self.count
 
     def central_moment(self, order: int) -> np.ndarray:
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -105,9 +134,10 @@ def ewma(w: WindowValues) -> np.ndarray:
     Truncation keeps each value a function of a bounded history, so a stream restored from
     its ring buffer computes exactly what a replay computes.
     """
-    width = w.values.shape[-1]
+    width = w.capacity
     alpha = 2.0 / (width + 1.0)
     weights = (1.0 - alpha) ** np.arange(width - 1, -1, -1, dtype=np.float64)
+    weights = weights[width - w.values.shape[-1] :]
     weighted = np.where(w.valid, weights, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         return (weighted * w.zeroed).sum(axis=-1) / weighted.sum(axis=-1)

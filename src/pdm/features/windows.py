@@ -8,6 +8,8 @@ from typing import Literal
 import numpy as np
 
 NANOS_PER_SECOND = 1_000_000_000
+PAIRWISE_BLOCK = 128
+"""numpy sums up to this many floats in one 8-lane block (larger rows are split in halves)."""
 
 
 @dataclass(frozen=True)
@@ -98,16 +100,28 @@ def _plan_time_tumbling(spec: WindowSpec, ts: np.ndarray, first_new: int, open_b
     return WindowPlan(ends, starts, (closed + 1) * spec.size)
 
 
-def gather(history: np.ndarray, plan: WindowPlan, capacity: int) -> tuple[np.ndarray, np.ndarray]:
-    """Window matrices of shape (rows, channels, capacity), right-aligned on each window end.
+def matrix_width(capacity: int, longest: int) -> int:
+    """The narrowest matrix width whose sums carry the bits of `capacity`-wide ones.
 
-    Slots outside a window are NaN, as are missing readings; every row has the same width
-    whatever the batch looked like, and the reduced axis is the contiguous last one.
+    numpy sums a row of n <= 128 floats in 8 interleaved lanes (slot i into lane i % 8, up to
+    the last multiple of 8; the n % 8 rest one by one afterwards). Right-aligned windows keep
+    every reading in the same lane, or the same rest, when whole groups of 8 leading empty
+    (zero) slots are dropped, so a width congruent to `capacity` mod 8, at least 8 and at
+    least the longest window, gives the same sums: whatever the batch, the result is the
+    full-width one. `tests/unit/features` holds this against full-width matrices.
     """
-    padded = np.concatenate((np.full((capacity - 1, history.shape[1]), np.nan), history))
-    offsets = np.arange(capacity)
-    matrix = padded[plan.ends[:, None] + offsets[None, :]]
-    positions = plan.ends[:, None] - capacity + 1 + offsets[None, :]
-    inside = positions >= plan.starts[:, None]
-    values = np.where(inside[:, :, None], matrix, np.nan)
-    return np.ascontiguousarray(values.transpose(0, 2, 1)), positions
+    if capacity < 8 or capacity > PAIRWISE_BLOCK:
+        return capacity
+    return capacity - 8 * ((capacity - max(longest, 8)) // 8)
+
+
+def gather(history: np.ndarray, plan: WindowPlan, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Window matrices of shape (channels, rows, width), right-aligned on each window end.
+
+    Slots outside a window are NaN, as are missing readings; the reduced axis is the
+    contiguous last one. Also returns each slot's index into `history`, -1 outside the window.
+    """
+    slots = plan.ends[:, None] + np.arange(1 - width, 1)[None, :]
+    slots = np.where(slots >= plan.starts[:, None], slots, -1)
+    padded = np.concatenate((history.T, np.full((history.shape[1], 1), np.nan)), axis=1)
+    return np.take(padded, slots, axis=1), slots

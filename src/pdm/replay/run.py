@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -19,6 +20,7 @@ from pdm.training.dataset import FeatureBuilder, FeatureTable
 SLICE = timedelta(hours=1)
 MIN_SLICE, MAX_SLICE = timedelta(minutes=1), timedelta(days=31)
 TARGET_ROWS = 200_000
+READ_AHEAD = 2
 
 
 @dataclass(frozen=True)
@@ -48,21 +50,23 @@ def next_size(previous: ArchiveRange, rows: int) -> timedelta:
 
 def histories(conninfo: str, schema: str, span: ArchiveRange, channels: Sequence[str],
               policy: FlagPolicy = DEFAULT_FLAGS, progress: Progress | None = None,
-              size: timedelta = SLICE) -> Iterator[History]:
-    """Event-time slices in order; the next slice is read while the caller computes on this one
-    (the server aggregates and the client runs numpy at the same time, on two cores)."""
+              size: timedelta = SLICE, ahead: int = READ_AHEAD) -> Iterator[History]:
+    """Event-time slices in order; the next `ahead` slices are read (one server backend, one
+    core each) while the caller computes on this one, so the server's aggregation, the
+    bottleneck once features got cheap, runs on both cores."""
     if span.end <= span.start:
         return
-    with ThreadPoolExecutor(1, thread_name_prefix="replay-read") as pool:
+    with ThreadPoolExecutor(ahead, thread_name_prefix="replay-read") as pool:
         part = replace(span, end=min(span.start + size, span.end))
-        ahead: Future[list[Block]] | None = pool.submit(read_blocks, conninfo, schema, part, progress)
-        while ahead is not None:
-            blocks = ahead.result()
-            ahead = None
-            if part.end < span.end:
-                size = next_size(part, sum(len(b.ts_ms) for b in blocks))
+        pending: deque[tuple[ArchiveRange, Future[list[Block]]]] = deque()
+        pending.append((part, pool.submit(read_blocks, conninfo, schema, part, progress)))
+        while pending:
+            done, future = pending.popleft()
+            blocks = future.result()
+            size = next_size(done, sum(len(b.ts_ms) for b in blocks))  # the newest density seen
+            while len(pending) < ahead and part.end < span.end:
                 part = replace(span, start=part.end, end=min(part.end + size, span.end))
-                ahead = pool.submit(read_blocks, conninfo, schema, part, progress)
+                pending.append((part, pool.submit(read_blocks, conninfo, schema, part, progress)))
             yield assemble(blocks, channels, policy, span.assets)
 
 

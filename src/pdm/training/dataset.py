@@ -12,7 +12,8 @@ from pdm.features.state import NO_READING, AssetWindowState
 from pdm.scoring import accept_mask
 
 NANOS_PER_MS = 1_000_000
-CHUNK = 2_048
+CHUNK = 8_192
+"""Readings per `extract` call: window matrices of ~800 rows stay in cache (measured best of 2,048-32,768)."""
 
 
 @dataclass(frozen=True)

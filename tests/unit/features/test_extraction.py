@@ -23,6 +23,7 @@ WINDOWS = [
     count_window(8, tumbling=True),
     time_window(20, capacity=16),
     time_window(30, capacity=40, tumbling=True),
+    time_window(10, capacity=64, tumbling=True),
 ]
 
 
