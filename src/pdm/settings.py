@@ -155,6 +155,10 @@ class ProjectorSettings(BaseModel):
     metrics_port: int = Field(default=6067, ge=0, le=65535)  # 0: no /metrics
 
 
+class SagaSettings(BaseModel):
+    metrics_port: int = Field(default=6068, ge=0, le=65535)  # 0: no /metrics
+
+
 class Settings(BaseSettings):
     """Everything a pdm process can be told, validated once at start."""
 
@@ -171,6 +175,7 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     worker: WorkerSettings = WorkerSettings()
     projector: ProjectorSettings = ProjectorSettings()
+    saga: SagaSettings = SagaSettings()
 
     @model_validator(mode="after")
     def _production_refuses_embedded_and_insecure(self) -> Settings:

@@ -15,6 +15,8 @@ from pdm.cli.common import fail, require_infrastructure, service_settings
 from pdm.domain.errors import DomainError
 from pdm.domain.rollout_policy import RolloutPolicy
 from pdm.eventstore import open_application
+from pdm.logs import get_logger
+from pdm.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, help="Roll a model version out: validate, shadow, canary, promote.")
 WHO = {"actor": "cli"}
@@ -103,4 +105,24 @@ def saga(poll: Annotated[float, typer.Option(help="seconds between ticks")] = 0.
 
     settings = service_settings("saga")
     require_infrastructure(settings, "both")
+    serve_saga_metrics(settings)
     asyncio.run(run(settings, poll))
+
+
+def serve_saga_metrics(settings: Settings) -> None:
+    """`/metrics` on PDM_SAGA__METRICS_PORT: what the saga follows, and a target for healthchecks."""
+    from prometheus_client import start_http_server
+
+    from pdm.observability.metrics import new_registry
+    from pdm.observability.saga import SagaCollector
+
+    if not settings.saga.metrics_port:
+        return
+    registry = new_registry()
+    registry.register(SagaCollector(settings.postgres.conninfo(), settings.postgres.schema_name))
+    host = "127.0.0.1" if settings.environment == "development" else "0.0.0.0"
+    try:
+        start_http_server(settings.saga.metrics_port, addr=host, registry=registry)
+    except OSError as exc:  # a busy port costs the metrics, never the saga
+        get_logger("pdm.rollout").warning("saga_metrics_unavailable", port=settings.saga.metrics_port,
+                                          error=str(exc))
