@@ -6,31 +6,23 @@ from collections.abc import Callable, Iterator
 
 import psycopg
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 
-from pdm.infra.database import DatabaseUnavailableError, connect
-from pdm.logs import get_logger
+from pdm.observability.tables import TableCollector
 
-log = get_logger(__name__)
 POSITIONS = "SELECT projection, position FROM projection_tracking"
 PARKED = "SELECT projection, count(*) FROM projection_parked GROUP BY projection"
 TIMERS = ("SELECT kind, count(*) FILTER (WHERE fired_at IS NOT NULL), "
           "count(*) FILTER (WHERE fired_at IS NULL) FROM alert_timers GROUP BY kind")
 
 
-class ProjectorCollector(Collector):
-    """One short connection per scrape (every ~15 s): cheaper than instrumenting the loop, and
-    the numbers are the durable ones, not a process's memory of them."""
+class ProjectorCollector(TableCollector):
+    """Positions, lag, parked events and timers, read from the projector's tables."""
+
+    service = "projector"
 
     def __init__(self, conninfo: str, schema: str, head: Callable[[], int | None]) -> None:
-        self.conninfo, self.schema, self.head = conninfo, schema, head
-
-    def collect(self) -> Iterator[Metric]:
-        try:
-            with connect(self.conninfo, self.schema, autocommit=True) as conn:
-                yield from self._collect(conn)
-        except (DatabaseUnavailableError, psycopg.Error) as exc:
-            log.warning("projector_metrics_unavailable", error=str(exc)[:200])
+        super().__init__(conninfo, schema)
+        self.head = head
 
     def _collect(self, conn: psycopg.Connection) -> Iterator[Metric]:
         head = self.head() or 0

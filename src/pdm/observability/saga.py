@@ -6,30 +6,19 @@ from collections.abc import Iterator
 
 import psycopg
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 
-from pdm.infra.database import DatabaseUnavailableError, connect
-from pdm.logs import get_logger
+from pdm.observability.tables import TableCollector
 
-log = get_logger(__name__)
 POSITION = "SELECT coalesce(max(position), 0) FROM rollout_saga_tracking"
 ROLLOUTS = ("SELECT count(*) FILTER (WHERE finished_at IS NULL), "
             "count(*) FILTER (WHERE finished_at IS NOT NULL) FROM rollout_saga_rollouts")
 DEADLINES = "SELECT count(*) FROM rollout_deadlines WHERE fired_at IS NULL"
 
 
-class SagaCollector(Collector):
-    """One short connection per scrape, like the projector's: the durable numbers, not memory."""
+class SagaCollector(TableCollector):
+    """Position, rollouts followed and pending deadlines, read from the saga's tables."""
 
-    def __init__(self, conninfo: str, schema: str) -> None:
-        self.conninfo, self.schema = conninfo, schema
-
-    def collect(self) -> Iterator[Metric]:
-        try:
-            with connect(self.conninfo, self.schema, autocommit=True) as conn:
-                yield from self._collect(conn)
-        except (DatabaseUnavailableError, psycopg.Error) as exc:
-            log.warning("saga_metrics_unavailable", error=str(exc)[:200])
+    service = "saga"
 
     def _collect(self, conn: psycopg.Connection) -> Iterator[Metric]:
         position = conn.execute(POSITION).fetchone()
