@@ -73,8 +73,9 @@ def model_scores(model: ScoringModel, state: AssetScoringState,
     online, detector = model.detector.update(state.detector, features)
     if model.trained is None:
         contributions = per_channel(model.feature_set, online.contributions)
-        return ModelScores(online.raw, contributions, model.threshold, online.severe), detector
-    return model.score_trained(features), detector
+        scores = ModelScores(online.raw, contributions, model.threshold, online.severe)
+        return severe_at_least_threshold(scores), detector
+    return severe_at_least_threshold(model.score_trained(features)), detector
 
 
 def _readings_only(model: ScoringModel, state: AssetScoringState, asset_id: str, rows: FeatureRows,
@@ -87,6 +88,17 @@ def _readings_only(model: ScoringModel, state: AssetScoringState, asset_id: str,
     nothing = _nothing_new(model, state, asset_id, dropped)
     new_state = replace(state, windows=windows, last_ts_ms=max(last_ts_ms, state.last_ts_ms))
     return replace(nothing, features=rows), new_state
+
+
+def severe_at_least_threshold(scores: ModelScores) -> ModelScores:
+    """A severe window raises at once, so it is anomalous: its published score is at least the
+    threshold. Every score and anomaly then keeps `is_anomalous == (score >= threshold)`, the
+    rule the alerting side applies; without it a severe window's anomaly could carry a raw score
+    below the threshold and be refused as below threshold."""
+    if scores.severe is None or not scores.severe.any():
+        return scores
+    raw = np.where(scores.severe, np.maximum(scores.raw, scores.threshold), scores.raw)
+    return replace(scores, raw=raw)
 
 
 def confirm(
