@@ -16,32 +16,18 @@ from aiokafka import AIOKafkaConsumer
 from pdm.contracts import DeploymentV1, ScoreV1, topics
 from pdm.domain.application import PdmApplication
 from pdm.domain.model_versions import Lineage
-from pdm.eventstore import create_event_tables, open_application
 from pdm.infra import kafka as kafka_clients
-from pdm.infra.migrations import migrate
 from pdm.rollout.kafka import SAGA_TOPICS, SHADOW_SCORES
 from pdm.settings import Settings
+from tests.integration.alerting.conftest import domain, event_store
 from tests.integration.conftest import ServiceProcess
 
 BASELINE = ("novelty-v1", hashlib.sha256(b"novelty-v1").hexdigest())
 ASSETS = tuple(f"pump-{n}" for n in range(6))
 FAST = {"shadow_s": 2, "shadow_deadline_s": 30, "canary_s": 2, "canary_deadline_s": 30,
         "validate_deadline_s": 30, "min_scores": 5, "canary_fraction": 0.5}
+__all__ = ["domain", "event_store"]
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-def event_store(settings: Settings) -> Settings:
-    migrate(settings.postgres.conninfo(), settings.postgres.schema_name)
-    create_event_tables(settings.postgres)
-    return settings
-
-
-@pytest.fixture
-def domain(event_store: Settings) -> Iterator[PdmApplication]:
-    app = open_application(event_store.postgres)
-    yield app
-    app.close()
 
 
 def record_candidate(domain: PdmApplication, name: str, **metrics: float) -> tuple[str, str]:
