@@ -50,6 +50,10 @@ async def test_scores_per_asset_have_no_gap_and_no_double_across_a_promotion_and
         return lambda: process.health().get("deployments", {}).get("*") == version
 
     await publish_history(streaming, sim, part, ticks_per_batch=20)
+    # The baseline must have served the first part before the promotion: on a slow group join the
+    # deployment would otherwise reach the worker first and the baseline would never have served.
+    wait_until(lambda: process.health().get("scoring", {}).get("windows_scored", 0)
+               >= expected_windows(sim, part), 60, "first part scored by the baseline")
     await publish(streaming, "*", promote)
     await publish_history(streaming, sim, part, ticks_per_batch=20, first_tick=tick)
     wait_until(serving(PCA_VERSION), 30, "promotion applied")
