@@ -5,12 +5,15 @@ from __future__ import annotations
 from projections.alert_timeline import AlertTimelineProjection
 from projections.alerts import AlertsProjection
 from projections.asset_health import AssetHealthProjection
+from projections.fleet_summary import FleetSummaryProjection
 from projections.models import ModelsProjection
+from projections.rollouts import RolloutsProjection
 from projections.tables import TableProjection
 
 READ_MODELS: dict[str, type[TableProjection]] = {
     cls.name: cls
-    for cls in (AlertsProjection, AlertTimelineProjection, AssetHealthProjection, ModelsProjection)
+    for cls in (AlertsProjection, AlertTimelineProjection, AssetHealthProjection, FleetSummaryProjection,
+                ModelsProjection, RolloutsProjection)
 }
 
 

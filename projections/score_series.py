@@ -7,6 +7,8 @@ offsets in ONE transaction, the offset rows locked: a record below its partition
 offset is skipped, so a redelivery (after a crash, or a second projector) changes nothing.
 A worker that re-sends a window after its own crash produces a new offset; that window then
 counts twice in its bucket's `n` (the mean is unchanged, the values being identical).
+A log whose offsets restarted (a broker that lost its storage) is resumed at its start, stored
+offsets included (`score_series_offset_reset`), once a position beyond its end shows it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 import psycopg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import OffsetOutOfRangeError
 from pydantic import ValidationError
 
 from pdm.contracts import ScoreV1, topics
@@ -27,6 +30,7 @@ from pdm.logs import get_logger
 from pdm.settings import Settings
 
 log = get_logger(__name__)
+APPLICATION_NAME = "pdm-projector-scores"  # its connection in pg_stat_activity, apart from the event fold's
 ENSURE_OFFSET = ("INSERT INTO score_offsets (topic, partition, next_offset) VALUES (%s, %s, 0) "
                  "ON CONFLICT DO NOTHING")
 LOCK_OFFSETS = ("SELECT partition, next_offset FROM score_offsets WHERE topic = %s AND partition = ANY(%s) "
@@ -82,6 +86,10 @@ class ScoreSeriesProjection:
             await cur.execute(LOCK_OFFSETS, (topic, list(partitions)))
             return {int(p): int(o) for p, o in await cur.fetchall()}
 
+    async def reset_offset(self, topic: str, partition: int, offset: int) -> None:
+        async with self.conn.transaction(), self.conn.cursor() as cur:
+            await cur.execute(MOVE_OFFSET, (offset, topic, partition))
+
     async def apply(self, records: Sequence[ConsumerRecord]) -> int:
         """Idempotent on (topic, partition, offset): returns how many records were new."""
         by_part: dict[tuple[str, int], list[ConsumerRecord]] = {}
@@ -126,21 +134,57 @@ class ScoreSeriesConsumer:
     async def run(self, stop: threading.Event) -> None:
         await kafka_clients.ensure_topics(self.settings.kafka)
         pg = self.settings.postgres
+        # "none": a fetch below the log's start or past its end raises instead of silently moving
+        # the position, so _resume_at_log_start can also move the stored offsets that apply() uses.
         consumer = AIOKafkaConsumer(**kafka_clients.client_options(self.settings.kafka), group_id=None,
-                                    enable_auto_commit=False, auto_offset_reset="earliest")
+                                    enable_auto_commit=False, auto_offset_reset="none")
         await consumer.start()
         try:
             async with await psycopg.AsyncConnection.connect(
-                    pg.conninfo(), options=f"-c search_path={pg.schema_name}", autocommit=True) as conn:
+                    pg.conninfo(), options=f"-c search_path={pg.schema_name}", autocommit=True,
+                    application_name=APPLICATION_NAME) as conn:
                 self.projection = ScoreSeriesProjection(conn)
                 await self._assign(consumer)
                 while not stop.is_set():
-                    batches = await consumer.getmany(timeout_ms=self.poll_ms, max_records=self.max_records)
+                    try:
+                        batches = await consumer.getmany(timeout_ms=self.poll_ms,
+                                                         max_records=self.max_records)
+                    except OffsetOutOfRangeError as exc:
+                        await self._resume_at_log_start(consumer, list(exc.args[0]))
+                        continue
                     records = [r for part in batches.values() for r in part]
                     if records:
                         await self.projection.apply(records)
+                    await self._resume_at_log_start(consumer, await self._past_log_end(consumer))
         finally:
             await consumer.stop()
+
+    @staticmethod
+    async def _past_log_end(consumer: AIOKafkaConsumer) -> list[TopicPartition]:
+        """Partitions whose position is beyond the high watermark of the last fetch: the log was
+        replaced under us (a broker that lost its storage, a topic deleted and recreated), so its
+        offsets restarted from 0. Kafka answers such a fetch with OffsetOutOfRange; Tansu answers
+        it with no records and the new log's high watermark, and the consumer would wait there
+        while every score below its old position went unprojected. A new log that outgrows the old
+        position before the first fetch after the restart is not detected."""
+        past = []
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp)
+            if highwater is not None and await consumer.position(tp) > highwater:
+                past.append(tp)
+        return past
+
+    async def _resume_at_log_start(self, consumer: AIOKafkaConsumer, tps: list[TopicPartition]) -> None:
+        """Offsets out of the log's range: resume at its start, and move the stored offsets there
+        too, or apply() would skip the new log's records as redeliveries of the old one's."""
+        if not tps:
+            return
+        assert self.projection is not None
+        starts = await consumer.beginning_offsets(tps)
+        for tp in tps:
+            log.warning("score_series_offset_reset", partition=tp.partition, log_start=starts[tp])
+            await self.projection.reset_offset(tp.topic, tp.partition, starts[tp])
+            consumer.seek(tp, starts[tp])
 
     async def _assign(self, consumer: AIOKafkaConsumer) -> None:
         await consumer.topics()  # refreshes the cluster metadata that partitions_for_topic reads

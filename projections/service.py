@@ -28,6 +28,7 @@ from projections.timers import AlertTimersProjection
 log = get_logger(__name__)
 Clock = Callable[[], datetime]
 MAX_BACKOFF_S = 30.0
+APPLICATION_NAME = "pdm-projector"  # its connections, apart from the API's pools in pg_stat_activity
 
 
 def utc_now() -> datetime:
@@ -48,7 +49,7 @@ class Projector:
                  no_data_every_s: float = 15.0, app: PdmApplication | None = None) -> None:
         self.settings, self.clock, self.policy = settings, clock, policy
         self.no_data_every_s = no_data_every_s
-        self.app = app or open_application(settings.postgres)
+        self.app = app or open_application(settings.postgres, APPLICATION_NAME)
         self.owns_app = app is None
         self.timers = AlertTimersProjection(self.app, policy)
         self._last_scan = float("-inf")
@@ -56,7 +57,8 @@ class Projector:
 
     def _open(self) -> None:
         pg = self.settings.postgres
-        self.conn: psycopg.Connection[Any] = connect(pg.conninfo(), pg.schema_name, autocommit=True)
+        self.conn: psycopg.Connection[Any] = connect(pg.conninfo(), pg.schema_name, autocommit=True,
+                                                     application_name=APPLICATION_NAME)
         self.runner = ParkingRunner(self.app, self.conn, [self.timers, *read_models()])
         self.firing = TimerRunner(self.app, self.conn)
         self.no_data = NoDataWatch(self.conn, self.policy)

@@ -32,6 +32,7 @@ from pdm.settings import Settings
 
 log = get_logger(__name__)
 ALERTING_GROUP = "pdm-alerting"
+APPLICATION_NAME = "pdm-worker-alerting"  # its event store's connections in pg_stat_activity
 ACTOR = "stream-worker"
 RETRY_PAUSE_S = 2.0
 
@@ -61,7 +62,7 @@ class AnomalyAlerter:
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.settings = settings
         self.max_records = max_records
-        self.open_domain = open_domain or (lambda: open_application(settings.postgres))
+        self.open_domain = open_domain or (lambda: open_application(settings.postgres, APPLICATION_NAME))
         self.clock = clock
         self.horizon = timedelta(seconds=settings.worker.page_horizon_s)
         self.stats = AlerterStats()

@@ -15,12 +15,14 @@ from dataclasses import asdict
 from typing import Any
 
 import faust
+from faust.types.auth import CredentialsT
 from faust.web import Request, Response, View
 
+from pdm.infra.kafka import client_options
 from pdm.logs import get_logger
 from pdm.observability.metrics import CONTENT_TYPE, StatsCollector, new_registry, render
 from pdm.scoring.deployments import DeploymentBook
-from pdm.settings import Settings
+from pdm.settings import KafkaSettings, Settings
 from streams.alerting import AnomalyAlerter
 from streams.deployments import register_deployments
 from streams.fetch_wait import shorten_fetch_wait
@@ -42,12 +44,24 @@ class WorkerState:
         self.messages_seen = 0
 
 
+def broker_credentials(kafka: KafkaSettings) -> CredentialsT | None:
+    """The TLS and SASL settings every aiokafka client of pdm uses, in Faust's terms, so the
+    scoring agent's consumer and producer connect exactly as the gate and the alerter do."""
+    ssl_context = client_options(kafka).get("ssl_context")
+    if kafka.security_protocol.startswith("SASL"):
+        password = kafka.sasl_password.get_secret_value() if kafka.sasl_password else None
+        return faust.SASLCredentials(username=kafka.sasl_username, password=password,
+                                     ssl_context=ssl_context, mechanism=kafka.sasl_mechanism)
+    return faust.SSLCredentials(ssl_context) if ssl_context is not None else None
+
+
 def create_app(settings: Settings) -> faust.App:
     kafka = settings.kafka
     shorten_fetch_wait()
     app = faust.App(
         f"{kafka.topic_prefix}pdm-worker",
         broker=[f"kafka://{server.strip()}" for server in str(kafka.bootstrap_servers).split(",")],
+        broker_credentials=broker_credentials(kafka),
         # Tansu holds JoinGroup replies for half the session timeout: short timeouts join in ~3 s.
         broker_session_timeout=kafka.session_timeout_ms / 1000,
         broker_heartbeat_interval=kafka.heartbeat_interval_ms / 1000,

@@ -26,6 +26,7 @@ from pdm.scoring import ScoringModel
 from pdm.scoring.deployments import DeploymentBook
 from pdm.settings import Settings
 from streams.app import PdmWorker
+from streams.batching import take_processed
 from streams.fetch_wait import shorten_fetch_wait
 from streams.scoring import register_scoring
 
@@ -91,7 +92,7 @@ def create_bench_app(
         @app.agent(readings, name="count_readings", concurrency=1)
         async def count_readings(stream: faust.StreamT[bytes]) -> None:
             batch = settings.worker
-            async for values in stream.take(batch.batch_size, within=batch.batch_within_s):
+            async for values in take_processed(stream, batch.batch_size, batch.batch_within_s):
                 await wait_for(go)
                 progress.begin()
                 progress.done(len(values))

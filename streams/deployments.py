@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from pdm.contracts import DeploymentV1, topics
 from pdm.infra import kafka as kafka_clients
+from pdm.infra.database import named
 from pdm.infra.model_store import ArtifactNotFoundError, load_artifact
 from pdm.logs import get_logger
 from pdm.scoring import DEFAULT_MODEL, IncompatibleModelError, ScoringModel, trained_model
@@ -24,6 +25,7 @@ from pdm.scoring.deployments import DeploymentBook
 from pdm.settings import Settings
 
 log = get_logger(__name__)
+APPLICATION_NAME = "pdm-worker-models"  # the short connection that loads a deployed model
 
 
 class DeploymentFollower:
@@ -75,7 +77,8 @@ class DeploymentFollower:
         digest = deployment.artifact_hash.removeprefix("sha256:")
         if digest not in self._models:
             pg = self.settings.postgres
-            body = await asyncio.to_thread(load_artifact, pg.conninfo(), pg.schema_name, digest)
+            conninfo = named(pg.conninfo(), APPLICATION_NAME)
+            body = await asyncio.to_thread(load_artifact, conninfo, pg.schema_name, digest)
             self._models[digest] = trained_model(deployment.model_version, body)
         model = self._models[digest]
         if model.version != deployment.model_version:

@@ -40,7 +40,7 @@ from pdm.infra.archive import (
     ReadingBlock,
     utc_from_ms,
 )
-from pdm.infra.database import DatabaseUnavailableError
+from pdm.infra.database import DatabaseUnavailableError, named
 from pdm.ingest.lateness import LatenessTracker
 from pdm.logs import get_logger
 from pdm.runtime.supervisor import Backoff
@@ -48,6 +48,7 @@ from pdm.settings import Settings
 
 log = get_logger(__name__)
 ARCHIVE_GROUP = "pdm-archive"
+APPLICATION_NAME = "pdm-worker-gate"  # its archive connection in pg_stat_activity
 
 
 @dataclass
@@ -68,7 +69,8 @@ class ReadingGate:
         self.policy = policy or EventTimePolicy()
         self.dlq_topic = settings.kafka.topic(topics.READINGS_DLQ)
         self.source_topic = settings.kafka.topic(topics.READINGS)
-        self.writer = ArchiveWriter(settings.postgres.conninfo(), settings.postgres.schema_name)
+        self.writer = ArchiveWriter(named(settings.postgres.conninfo(), APPLICATION_NAME),
+                                    settings.postgres.schema_name)
         self.lateness = LatenessTracker(settings.worker.allowed_lateness_ms)
         self.stats = GateStats()
         self.stopping = asyncio.Event()

@@ -34,6 +34,7 @@ from pdm.scoring.model import DEFAULT_FEATURE_SET
 from pdm.scoring.outputs import encode_shadow
 from pdm.scoring.shadow import ShadowsFor, shadow_micro_batch
 from pdm.settings import Settings
+from streams.batching import process_batches
 
 log = get_logger(__name__)
 Save = tuple["StateTable", bytes, Any]
@@ -76,6 +77,15 @@ class StateTable:
         self._cache[key] = (raw, state)
         return state
 
+    async def ready_to_save(self, app: faust.App) -> None:
+        """Faust sends a table write with the partition its producer computes from cached metadata
+        (`use_partitioner=True`), and raises TypeError when the changelog topic is not in that cache
+        yet, as on a fresh worker's first batch. aiokafka's `partitions_for` loads it."""
+        producer = app.producer._ensure_producer()  # type: ignore[attr-defined]
+        topic = self.table.changelog_topic.get_topic_name()
+        if producer._metadata.partitions_for_topic(topic) is None:
+            await producer.partitions_for(topic)
+
     def save(self, key: bytes, state: Any) -> None:
         raw = state.to_bytes()
         self.table[key] = raw
@@ -107,6 +117,8 @@ class Scorer:
         if micro.frames:
             saves += self._score_frames(micro.frames, outputs)
         await self._send(outputs)
+        for table in {table for table, _, _ in saves}:
+            await table.ready_to_save(self.app)
         for table, key, state in saves:
             table.save(key, state)
         self._count(len(batch), outputs, time.perf_counter() - started)
@@ -116,7 +128,7 @@ class Scorer:
         micro = MicroBatch(self.feature_set.channels)
         for raw in batch:
             try:
-                micro.add(decode_message(raw or b""))
+                micro.add(decode_message(raw or b"", derive_ids=False))
             except ContractError:
                 self.stats.undecodable += 1
         self.stats.frames += len(micro.frames)
@@ -195,7 +207,6 @@ def register_scoring(
     @app.agent(readings, name="score_readings", concurrency=1)
     async def score_readings(stream: faust.StreamT[bytes]) -> None:
         """Readings in, features / scores / anomalies out; every decision is in pdm.scoring."""
-        async for batch in stream.take(worker.batch_size, within=worker.batch_within_s):
-            await scorer.process(batch)
+        await process_batches(app, stream, worker.batch_size, worker.batch_within_s, scorer.process)
 
     return scorer

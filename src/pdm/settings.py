@@ -32,6 +32,13 @@ class KafkaSettings(BaseModel):
     session_timeout_ms: int = Field(default=6000, ge=1000)
     heartbeat_interval_ms: int = Field(default=1000, ge=100)
     topic_prefix: str = ""
+    # Longest a publish (connect included) waits for the broker's acknowledgement; the API then
+    # answers 503 with Retry-After, so a dead or stalled broker never hangs a request.
+    publish_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    # How pdm's own producers (API, `pdm publish`, `pdm simulate`) write reading batches and frames
+    # to pdm.readings.v1: `binary` (raw arrays, docs/contracts.md) decodes ~2x faster in the worker
+    # than `json`; consumers accept both, so the choice only matters to other readers of the topic.
+    reading_encoding: Literal["binary", "json"] = "binary"
 
     @field_validator("bootstrap_servers")
     @classmethod
@@ -72,6 +79,9 @@ class PostgresSettings(BaseModel):
     sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = "prefer"
     schema_name: str = Field(default="public", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     pool_max_size: int = Field(default=10, ge=1, le=200)
+    # How long a request waits for a pooled connection before answering 503: bounds the wait
+    # when the server is down or the pool is saturated, instead of queueing without limit.
+    pool_timeout_s: float = Field(default=5.0, gt=0, le=120)
 
     @field_validator("url")
     @classmethod
@@ -132,6 +142,32 @@ class ApiSettings(BaseModel):
     rate_burst_s: float = Field(default=2.0, gt=0, le=60)
     # Comma-separated origins allowed by CORS; empty (the default) allows none.
     cors_origins: str = ""
+    # One request body at most (after gzip); larger ones are refused with 413.
+    max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024, le=1024**3)
+    # Bytes of reading bodies held at once (received, parsed or awaiting the broker's ack);
+    # beyond it POST /v1/readings answers 503 `ingest_overloaded` with Retry-After.
+    ingest_max_inflight_bytes: int = Field(default=128 * 1024 * 1024, ge=1024)
+    # Query statements are cancelled after this long (503 `query_timeout`), so one slow query
+    # cannot hold a read-pool connection for ever. 0 disables the limit.
+    query_timeout_s: float = Field(default=30.0, ge=0, le=3600)
+    # Open /v1/live streams at once (each polls the read pool); more answer 503.
+    live_max_streams: int = Field(default=200, ge=1, le=100_000)
+    # Threads running event-store calls (commands and event-store reads), apart from the default
+    # pool that key loading, health checks and DNS lookups share; more would only wait on the
+    # event store's pool (at most 5 connections).
+    command_threads: int = Field(default=5, ge=1, le=64)
+    # Event-store calls waiting for a thread; beyond them 503 `commands_overloaded`.
+    command_max_queued: int = Field(default=50, ge=0, le=10_000)
+    # Open HTTP connections served per process (uvicorn's `limit_concurrency`); a request on one
+    # more answers 503 `connections_exhausted` with Retry-After and that connection closes. 0: none.
+    max_connections: int = Field(default=1000, ge=0, le=1_000_000)
+
+    @model_validator(mode="after")
+    def _one_body_fits_the_budget(self) -> ApiSettings:
+        if self.ingest_max_inflight_bytes < self.max_body_bytes:
+            raise ValueError("ingest_max_inflight_bytes must be at least max_body_bytes, "
+                             "or a request of the largest allowed size could never be admitted")
+        return self
 
     @property
     def cors_origin_list(self) -> list[str]:

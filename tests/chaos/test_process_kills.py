@@ -15,12 +15,10 @@ pytestmark = pytest.mark.chaos
 
 
 def assert_guarantees(outcome: scenario.Outcome) -> None:
-    assert outcome.archive.lost == 0 and outcome.archive.unexpected == 0
-    assert outcome.archive.duplicates == 0
-    assert outcome.archive.checksum == outcome.load.checksum
-    assert outcome.alerts.alerts > 0, "the simulated faults raised no alert: nothing was checked"
-    assert outcome.alerts.lost == 0 and outcome.alerts.duplicated == 0 and outcome.alerts.unexpected == 0
-    assert not any(outcome.read_models.values()), outcome.read_models
+    """Every check the report lists held (the report's row says what was measured)."""
+    failed = [name for name, ok in outcome.checks.items() if not ok]
+
+    assert failed == [], f"checks failed: {failed}; {outcome.row()}"
 
 
 async def kill_and_watch(stack: ChaosStack, service: str) -> None:

@@ -23,6 +23,7 @@ from pdm.settings import Settings
 from pdm.simulation import Simulator
 from tests.conftest import settings_env
 from tests.integration.conftest import WorkerProcess, wait_until
+from tests.integration.rollout.conftest import record_candidate
 from tests.integration.streaming.conftest import publish_history
 
 pytestmark = pytest.mark.e2e
@@ -48,7 +49,7 @@ def api_key(settings: Settings) -> str | None:
 
 @pytest.fixture
 def stack(settings: Settings, tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    """Migrated schema, two registered assets, and the three services as child processes."""
+    """Migrated schema, two registered assets, and the services (API, projector, saga, worker)."""
     pg = settings.postgres
     migrate(pg.conninfo(), pg.schema_name)
     create_event_tables(pg)
@@ -62,7 +63,8 @@ def stack(settings: Settings, tmp_path: Path) -> Iterator[tuple[str, dict[str, s
     log = open(tmp_path / "services.log", "ab")  # noqa: SIM115
     pdm = str(Path(sys.executable).parent / "pdm")
     procs = [subprocess.Popen([pdm, "api"], env=env, stdout=log, stderr=log),
-             subprocess.Popen([sys.executable, "-m", "projections"], env=env, stdout=log, stderr=log)]
+             subprocess.Popen([sys.executable, "-m", "projections"], env=env, stdout=log, stderr=log),
+             subprocess.Popen([pdm, "saga", "--poll", "0.2"], env=env, stdout=log, stderr=log)]
     worker = WorkerProcess(settings, tmp_path / "worker.log").start()
     yield f"http://127.0.0.1:{port}", ({"Authorization": f"Bearer {key}"} if key else {})
     worker.stop()
@@ -97,6 +99,20 @@ def open_page(driver: Any, hash_route: str, ready: str) -> None:
 
     driver.get(driver.current_url.split("#")[0] + hash_route)
     WebDriverWait(driver, 20).until(lambda d: d.find_element("id", "view").get_attribute("data-ready") == ready)
+
+
+def start_rollout(settings: Settings, base: str, headers: dict[str, str]) -> str:
+    """A recorded candidate put into a rollout over HTTP; returns once the saga has validated it and
+    the projector has listed it (its long shadow keeps it open)."""
+    domain = open_application(settings.postgres)
+    candidate = record_candidate(domain, "pca-dashboard", alert_rate_per_asset_day=1.0, precision=0.8)
+    domain.close()
+    body = {"candidate_version": candidate[0], "candidate_hash": candidate[1], "baseline_version": "novelty-v1",
+            "baseline_hash": "0" * 64, "policy": {"shadow_s": 600, "shadow_deadline_s": 900}}
+    rollout_id = str(httpx.post(base + "/v1/rollouts", json=body, headers=headers, timeout=10).json()["rollout_id"])
+    wait_until(lambda: "validation" in ((get(base, headers, "/v1/rollouts") or {"items": [{}]})["items"] or [{}])[0]
+               .get("steps", {}), 30, "the rollout validated and listed")
+    return rollout_id
 
 
 def png_facts(png: bytes) -> tuple[int, int, int]:
@@ -142,7 +158,14 @@ def test_fleet_asset_and_alert_pages_work_and_acknowledge_changes_the_alert(
     wait_until(lambda: get(base, headers, f"/v1/alerts/{alert_id}")["state"] == "acknowledged", 15,
                "the alert acknowledged")
 
+    rollout_id = start_rollout(settings, base, headers)
+    open_page(browser, "#/rollouts", "rollouts")
+    rollout_rows = len(browser.find_elements("css selector", "tr.rollout-row"))
+    open_page(browser, f"#/rollouts/{rollout_id}", "rollout")
+    precision = browser.find_element("css selector", '#step-validation tr[data-metric="candidate_precision"]').text
+
     assert fleet_rows == 2 and not key_form_shown
+    assert rollout_rows == 1 and precision.split() == ["candidate_precision", "0.8000"]
     assert reproduced == "true"
     width, height, distinct = png_facts(shot.read_bytes())
     assert (width, height) == tuple(browser.execute_script("return [window.innerWidth, window.innerHeight]"))

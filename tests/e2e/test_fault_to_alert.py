@@ -64,9 +64,6 @@ def _get(url: str, headers: dict[str, str]) -> Any:
     return response.json() if response.status_code == 200 else None
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "failed in 2 runs before severe windows were published at the threshold (the alerting side "
-    "refused one anomaly as below threshold); non-strict until repeated runs confirm the fix"))
 def test_each_injected_fault_raises_one_alert_that_is_handled_over_http_and_becomes_a_label(
     stack: dict[str, Any],
 ) -> None:

@@ -12,8 +12,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pdm import __version__
 from pdm.api.auth import document_api_keys, install_auth, install_cors
+from pdm.api.commands_executor import shutdown_command_executor
+from pdm.api.connection_limit import connection_limit
 from pdm.api.dashboard import install_dashboard
-from pdm.api.errors import install_error_handlers
+from pdm.api.errors import document_error_responses, install_error_handlers
+from pdm.api.guards import NulCharacterGuard
 from pdm.api.routers import (
     alerts,
     assets,
@@ -29,6 +32,7 @@ from pdm.api.routers import (
     silences,
 )
 from pdm.api.routers import rollouts as rollout_routes
+from pdm.api.unavailable import install_unavailable_handlers
 from pdm.eventstore import open_application
 from pdm.ingest.publisher import ReadingPublisher
 from pdm.logs import configure_logging, get_logger, new_correlation_id
@@ -42,12 +46,14 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.publisher = ReadingPublisher(settings.kafka)
-        app.state.domain = None if settings.postgres.embedded else open_application(settings.postgres)
+        app.state.domain = None if settings.postgres.embedded else open_application(
+            settings.postgres, "pdm-api-commands", retry_statements=False)
         log.info("api_started", version=__version__)
         yield
         await app.state.publisher.stop()
         if getattr(app.state, "read_pool", None) is not None:
             await app.state.read_pool.close()
+        shutdown_command_executor(app.state)  # running commands finish before the store closes
         if app.state.domain is not None:
             app.state.domain.close()
         log.info("api_stopped")
@@ -60,16 +66,20 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    install_auth(app, settings)  # middleware order: CORS, correlation id, metrics, auth, routes
+    install_unavailable_handlers(app)
+    app.add_middleware(NulCharacterGuard)
+    install_auth(app, settings)  # middleware order: CORS, correlation id, metrics, auth, guard, routes
     install_metrics(app)
     app.add_middleware(CorrelationIdMiddleware)
     install_cors(app, settings)
     document_api_keys(app)
+    document_error_responses(app)
     app.include_router(health.router)
+    # Queries first: routes are matched in order, and they are most of the traffic.
+    for router in (queries_assets.router, queries_alerts.router, fleet.router, models_read.router):
+        app.include_router(router)
     app.include_router(readings.router)
     for router in (assets.router, alerts.router, silences.router, models.router):
-        app.include_router(router)
-    for router in (queries_assets.router, queries_alerts.router, fleet.router, models_read.router):
         app.include_router(router)
     app.include_router(rollout_routes.router)
     app.include_router(explain.router)
@@ -82,7 +92,9 @@ def app_from_environment() -> FastAPI:
     """uvicorn's factory for `PDM_API__WORKERS` > 1: each worker process is its own composition root."""
     settings = load_settings()
     configure_logging("api", settings.log_format, settings.log_level)
-    return create_app(settings)
+    app = create_app(settings)
+    connection_limit(settings.api, app.state.metrics.connections_refused.inc)  # not inherited when spawned
+    return app
 
 
 class CorrelationIdMiddleware:
@@ -105,5 +117,10 @@ class CorrelationIdMiddleware:
                 MutableHeaders(scope=message)["X-Correlation-ID"] = correlation_id
             await send(message)
 
-        with structlog.contextvars.bound_contextvars(correlation_id=correlation_id):
+        # bind + reset rather than `bound_contextvars`, which copies the whole context per call
+        # to save what it overwrites (measured at ~4% of the API's CPU under `pdm bench api`).
+        tokens = structlog.contextvars.bind_contextvars(correlation_id=correlation_id)
+        try:
             await self.app(scope, receive, send_with_id)
+        finally:
+            structlog.contextvars.reset_contextvars(**tokens)

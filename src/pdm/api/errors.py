@@ -90,3 +90,52 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("request_failed", error=type(exc).__name__)
         return error_response(500, "internal_error", "an unexpected error occurred")
+
+
+ERROR_SCHEMA = {
+    "type": "object", "title": "Error", "required": ["code", "message", "details"],
+    "properties": {"code": {"type": "string", "description": "stable, machine-readable"},
+                   "message": {"type": "string"}, "details": {}},
+}
+# What the auth middleware may answer on any operation that needs a key (see pdm.api.auth).
+KEY_REFUSALS = {"401": "no key, or a malformed, unknown or revoked one (`unauthenticated`)",
+                "403": "the key lacks the scope (`forbidden`, `details.required_scope`)",
+                "429": "the key spent its budget for the scope (`rate_limited`, with Retry-After)",
+                "503": "unavailable for now, retry after `Retry-After`: keys could not be loaded yet "
+                       "(`auth_unavailable`), the database is down (`database_unavailable`, "
+                       "`query_timeout`), too many commands queued (`commands_overloaded`), too many "
+                       "connections (`connections_exhausted`) or live streams "
+                       "(`live_streams_exhausted`), or, on ingestion, the broker is down "
+                       "(`broker_unavailable`) or too many bytes are in flight (`ingest_overloaded`)"}
+
+
+def document_error_responses(app: FastAPI) -> None:
+    """The spec says what the handlers above really send: every 4xx/5xx is an `Error` body (not
+    FastAPI's default `{"detail"}`), a JSON body can be refused as unparsable (400), and every
+    operation that needs a key lists the middleware's refusals. Installed after the key schemes."""
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        spec: dict[str, Any] = original()
+        spec.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        for operations in spec.get("paths", {}).values():
+            for method, operation in operations.items():
+                _document_operation(method, operation)
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _document_operation(method: str, operation: dict[str, Any]) -> None:
+    responses: dict[str, Any] = operation.setdefault("responses", {})
+    if method in ("post", "put", "patch"):  # routes reading a raw body declare no requestBody
+        responses.setdefault("400", {"description": "unparsable body (`bad_request`, `invalid_json`)"})
+    if operation.get("security"):
+        for status, description in KEY_REFUSALS.items():
+            responses.setdefault(status, {"description": description})
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for status, response in responses.items():
+        schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+        # FastAPI's default 422 names a shape our handler never sends; a route's own body stays.
+        if status[0] in "45" and (not schema or schema.get("$ref", "").endswith("/HTTPValidationError")):
+            response["content"] = error

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import psutil
 import uvloop
 
 from pdm.bench import _api_mix as mix
@@ -95,9 +96,23 @@ async def _sql(spec: dict[str, Any], queries: list[mix.Query], warmup: list[mix.
 
 async def _measure(spec: dict[str, Any], queries: list[mix.Query], warmup: list[mix.Query],
                    send: Send) -> dict[str, Any]:
+    """Also the CPU seconds that this process and each server process tree (`cpu_pids`: the API,
+    PostgreSQL) spent on the measured part: unlike latency, CPU per request barely moves when
+    other work shares the cores, so it says what a rate costs even on a loaded machine."""
     if warmup:
         await open_loop(warmup, mix.schedule(spec["rate"], spec["warmup_s"]), send)
-    return await open_loop(queries, mix.schedule(spec["rate"], spec["duration_s"]), send)
+    pids: dict[str, int] = spec.get("cpu_pids", {})
+    before = {"load generator": time.process_time()} | {name: tree_cpu(pid) for name, pid in pids.items()}
+    result = await open_loop(queries, mix.schedule(spec["rate"], spec["duration_s"]), send)
+    after = {"load generator": time.process_time()} | {name: tree_cpu(pid) for name, pid in pids.items()}
+    return result | {"cpu_s": {name: after[name] - before[name] for name in before}}
+
+
+def tree_cpu(pid: int) -> float:
+    """User + system seconds of a process and its children (uvicorn workers, PostgreSQL backends);
+    a child that exits in between takes its seconds with it, so the figure is a floor."""
+    root = psutil.Process(pid)
+    return sum(sum(p.cpu_times()[:2]) for p in (root, *root.children(recursive=True)))
 
 
 def plan(spec: dict[str, Any]) -> tuple[list[mix.Query], list[mix.Query]]:

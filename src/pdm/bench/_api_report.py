@@ -50,6 +50,14 @@ def summarize(result: dict[str, Any]) -> list[RouteFigure]:
     return figures
 
 
+def cpu_per_request(result: dict[str, Any]) -> dict[str, float]:
+    """CPU milliseconds per request sent in the measured part (answered or not: a request the
+    client gave up on still cost the servers their work), for each process measured."""
+    sent = sum(len(r["latencies"]) + r["errors"] for r in result["routes"].values())
+    return {side: seconds * 1000 / sent if sent else float("nan")
+            for side, seconds in result["cpu_s"].items()}
+
+
 def overall(figures: Sequence[RouteFigure]) -> RouteFigure:
     return figures[-1]
 

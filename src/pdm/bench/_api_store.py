@@ -19,7 +19,16 @@ ALERT_COLUMNS = ("alert_id", "asset_id", "site", "kind", "episode", "state", "se
                  "acknowledged_by", "resolved_by", "resolution", "fault_confirmed", "suppressed_until",
                  "recorded_at", "updated_at", "version", "position")
 TABLES = ("rm_alerts", "rm_alert_sites", "rm_alert_timeline", "rm_asset_health", "rm_asset_health_alerts",
-          "rm_score_series", "rm_asset_latest_score")
+          "rm_score_series", "rm_asset_latest_score", "rm_fleet_assets", "rm_fleet_alerts",
+          "rm_fleet_summary")
+# The fleet_summary projection's tables hold what it would have folded from the same events:
+# its own copy of asset health and alert states, and their counts by site and status.
+FLEET_SUMMARY = {
+    "rm_fleet_assets": "INSERT INTO rm_fleet_assets SELECT * FROM rm_asset_health",
+    "rm_fleet_alerts": "INSERT INTO rm_fleet_alerts SELECT * FROM rm_asset_health_alerts",
+    "rm_fleet_summary": "INSERT INTO rm_fleet_summary SELECT site, status, count(*), sum(open_alerts) "
+                        "FROM rm_asset_health GROUP BY site, status",
+}
 SAMPLE = 2000
 CURSOR_PAGES = 3
 
@@ -46,6 +55,8 @@ def load(pg: PostgresSettings, fleet: data.Fleet, tick: Tick) -> dict[str, int]:
         conn.execute("ALTER TABLE rm_score_series ADD PRIMARY KEY (asset_id, bucket)")  # built once
         counts["rm_score_series"] = series.rowcount
         tick(series.rowcount)
+        for table, statement in FLEET_SUMMARY.items():
+            counts[table] = conn.execute(statement).rowcount
     with connect(pg.conninfo(), pg.schema_name, autocommit=True) as conn:
         for table in TABLES:  # as autovacuum would have: statistics, and a visibility map for
             conn.execute(f"VACUUM ANALYZE {table}")  # index-only scans (names from this module)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Literal
 
 import orjson
 
-from pdm.contracts import FrameV1, decode_message
+from pdm.contracts import FrameV1, ReadingBatchV1, decode_message
+from pdm.contracts.binary import encode_batch, encode_frame
 from pdm.features import time_window
 from pdm.scoring import MicroBatch, Outputs, ScoringModel, encode, score_micro_batch
 from pdm.scoring.frame_batch import encode_frames, score_frame_batch
@@ -19,6 +21,9 @@ from pdm.simulation import CHANNELS, Simulator
 ASSETS, RATE_HZ, WINDOW_S, CAPACITY = 16, 100.0, 10.0, 1000
 FRAME_SAMPLES, FRAME_EVERY_MS = 4096, 10_000
 Messages = list[tuple[bytes, bytes]]
+Encoding = Literal["json", "binary"]
+_ENCODERS: dict[str, Callable[[ReadingBatchV1], bytes]] = {"json": ReadingBatchV1.to_json,
+                                                           "binary": encode_batch}
 
 
 def bench_model() -> ScoringModel:
@@ -38,15 +43,16 @@ def single_messages(sim: Simulator, ticks: int) -> Messages:
     return out
 
 
-def batch_messages(sim: Simulator, ticks: int, rows: int = 500) -> Messages:
-    out = []
+def batch_messages(sim: Simulator, ticks: int, rows: int = 500, encoding: Encoding = "json") -> Messages:
+    out, encode_one = [], _ENCODERS[encoding]
     for first in range(0, ticks, rows):
         piece = sim.slice(first, rows)
-        out += [(s.asset_id.encode(), piece.batch(a).to_json()) for a, s in enumerate(sim.assets)]
+        out += [(s.asset_id.encode(), encode_one(piece.batch(a))) for a, s in enumerate(sim.assets)]
     return out
 
 
-def frame_messages(sim: Simulator, per_asset: int, distinct: int = 8) -> Messages:
+def frame_messages(sim: Simulator, per_asset: int, distinct: int = 8,
+                   encoding: Encoding = "json") -> Messages:
     """`per_asset` frames of 4096 samples per asset, one every 10 s; `distinct` waveforms reused
     with new start times, because simulating a waveform costs more than scoring it."""
     out = []
@@ -55,7 +61,10 @@ def frame_messages(sim: Simulator, per_asset: int, distinct: int = 8) -> Message
     for k in range(per_asset):
         for spec in sim.assets:
             body = dict(bases[spec.asset_id][k % distinct], ts_start=sim.start_ms + k * FRAME_EVERY_MS)
-            out.append((spec.asset_id.encode(), orjson.dumps(body)))
+            raw = orjson.dumps(body)
+            if encoding == "binary":
+                raw = encode_frame(decode_message(raw))  # type: ignore[arg-type]
+            out.append((spec.asset_id.encode(), raw))
     return out
 
 

@@ -43,7 +43,8 @@ def api_bench(
 
     Loads ASSETS assets and ALERTS alerts (with timelines and score series) into a fresh schema
     with COPY, starts `python -m pdm api` with a read key, and sends the query mix from a separate
-    load-generator process at a fixed arrival rate (open loop). About 60-75 s with the defaults on 2 cores.
+    load-generator process at a fixed arrival rate (open loop). Also reports the CPU each request
+    cost the API, the embedded PostgreSQL and the load generator. About 60-75 s with the defaults on 2 cores.
 
     Example: [bold]pdm bench api --rate 1000 --duration 15 --json api.json[/]
     """
@@ -81,14 +82,24 @@ def _measure(infra: BenchInfra, catalog: dict[str, Any], rate: float, duration: 
     spec = {"rate": rate, "warmup_s": WARMUP_S, "catalog": catalog}
     floor_s, sql_s = max(3.0, duration / 3), max(5.0, duration * 2 / 3)
     phases: dict[str, Any] = {}
+    postgres = _postmaster_pid(infra)
+    spec["cpu_pids"] = {"PostgreSQL": postgres} if postgres else {}
     with api_process(infra.settings("bench-api."), workers) as api:
-        http = spec | {"base_url": api.base_url, "token": api.token}
+        http = spec | {"base_url": api.base_url, "token": api.token,
+                       "cpu_pids": spec["cpu_pids"] | {"API": api.pid}}
         phases["healthz"] = _load(infra, http | {"mode": "healthz", "duration_s": floor_s}, step)
         phases["http"] = _load(infra, http | {"mode": "http", "duration_s": duration}, step)
     pg = infra.postgres
     phases["sql"] = _load(infra, spec | {"mode": "sql", "duration_s": sql_s, "conninfo": pg.conninfo(),
                                          "schema": pg.schema_name, "pool_size": pg.pool_max_size}, step)
     return phases
+
+
+def _postmaster_pid(infra: BenchInfra) -> int | None:
+    """The embedded server's postmaster (first line of postmaster.pid); None for a configured one,
+    whose CPU this machine may not see."""
+    pid_file = infra.scratch / "postgres" / "postmaster.pid"
+    return int(pid_file.read_text().split()[0]) if infra.embedded_postgres and pid_file.exists() else None
 
 
 def _load(infra: BenchInfra, spec: dict[str, Any], step: Step) -> dict[str, Any]:
@@ -123,9 +134,12 @@ def _report(phases: dict[str, Any], details: dict[str, Any], json_path: Path | N
     console.print(_api_report.phase_table("Baseline: the same SQL through a psycopg pool", figures["sql"]))
     overall = (_api_report.overall(figures[p]) for p in ("http", "sql", "healthz"))
     console.print(_api_report.comparison_table(*overall, TARGET_P99_MS))
+    cpu = {name: _api_report.cpu_per_request(result) for name, result in phases.items()}
     for name, lag in lags.items():
         behind = lag[int(len(lag) * 0.99)] * 1000
-        console.print(f"  {name}: load generator behind schedule p99 {behind:.1f} ms")
+        spent = ", ".join(f"{side} {ms:.3f} ms" for side, ms in cpu[name].items())
+        console.print(f"  {name}: load generator behind schedule p99 {behind:.1f} ms; "
+                      f"CPU per request: {spent}")
     console.print(f"  load average before {_loadavg(details['loadavg_before'])}, "
                   f"after {_loadavg(details['loadavg_after'])}; COPY {sum(details['rows'].values()):,} rows "
                   f"in {details['load_s']:.1f} s; PostgreSQL {details['postgres']}")
@@ -135,7 +149,7 @@ def _report(phases: dict[str, Any], details: dict[str, Any], json_path: Path | N
                 console.print(f"  [red]{name} {f.route}: {f.errors} errors, e.g. "
                               f"{phases[name]['routes'].get(f.route, {}).get('examples', [''])[0]}[/]")
     if json_path:
-        out = details | {name: [f.as_dict() for f in fs] for name, fs in figures.items()}
+        out = details | {name: [f.as_dict() for f in fs] for name, fs in figures.items()} | {"cpu": cpu}
         json_path.write_text(json.dumps(out, indent=2, default=str))
 
 

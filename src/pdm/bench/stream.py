@@ -14,6 +14,7 @@ from pdm.bench._stream_data import (
     ASSETS,
     FRAME_SAMPLES,
     RATE_HZ,
+    Encoding,
     Messages,
     batch_messages,
     best_of,
@@ -46,6 +47,7 @@ class Plan:
     frames_per_asset: int
     workers: int
     latency: bool
+    encoding: Encoding
 
 
 def stream(
@@ -54,6 +56,7 @@ def stream(
     frames: int = typer.Option(120, help="4096-sample frames per asset (16 assets)"),
     workers: int = typer.Option(2, min=1, max=8, help="also run batches and frames with N worker processes"),
     latency: bool = typer.Option(True, help="measure latency at half the single and batch rates"),
+    encoding: str = typer.Option("binary", help="wire encoding of batch and frame messages: binary or json"),
 ) -> None:
     """End-to-end readings/s from pdm.readings.v1 to scores, beside the framework's own floor.
 
@@ -61,7 +64,9 @@ def stream(
     rows with N > 1 are N processes in one consumer group, and their ratio is their combined
     rate over that single-process baseline. Example: [bold]pdm bench stream --workers 2[/]
     """
-    asyncio.run(_run(Plan(single_ticks, batch_ticks, frames, workers, latency)))
+    if encoding not in ("binary", "json"):
+        raise typer.BadParameter(f"{encoding!r}: expected binary or json", param_hint="--encoding")
+    asyncio.run(_run(Plan(single_ticks, batch_ticks, frames, workers, latency, encoding)))  # type: ignore[arg-type]
 
 
 async def _run(plan: Plan) -> None:
@@ -74,7 +79,9 @@ async def _run(plan: Plan) -> None:
         await _frames(plan, bootstrap, base_dir, rows)
         if plan.latency:
             for rows_per_message, rate in ((1, single_rate), (500, batch_rate)):
-                p50, p99, n, sent = await live_latency(bootstrap, base_dir, rate / 2, rows_per_message)
+                binary = plan.encoding == "binary" and rows_per_message > 1
+                p50, p99, n, sent = await live_latency(bootstrap, base_dir, rate / 2, rows_per_message,
+                                                       binary=binary)
                 kind = "single" if rows_per_message == 1 else "batch"
                 note = f"p50 {p50:.0f} ms p99 {p99:.0f} ms n={n}"
                 rows.append(Row(f"latency {kind} @ {sent:,.0f}/s", sent, note=note))
@@ -97,8 +104,9 @@ async def _singles(plan: Plan, bootstrap: str, base_dir: str, rows: list[Row]) -
 
 
 async def _batches(plan: Plan, bootstrap: str, base_dir: str, rows: list[Row]) -> float:
-    batches, readings = batch_messages(_sim(), plan.batch_ticks), plan.batch_ticks * ASSETS
-    console.print(f"batch: {len(batches)} messages = {readings} readings")
+    batches = batch_messages(_sim(), plan.batch_ticks, encoding=plan.encoding)
+    readings = plan.batch_ticks * ASSETS
+    console.print(f"batch ({plan.encoding}): {len(batches)} messages = {readings} readings")
     core, full = best_of(3, lambda: pure_rate(batches, readings))
     raw_settings = phase_settings(bootstrap, base_dir)
     await publish(raw_settings.kafka, batches)
@@ -106,7 +114,7 @@ async def _batches(plan: Plan, bootstrap: str, base_dir: str, rows: list[Row]) -
     count = await worker_run(bootstrap, "count", batches, base_dir) * 500
     rows += [Row("pure numpy features+scores (1 process, no Kafka, no decode)", core, note="best of 3"),
              Row("decode+features+scores+encode (1 process, no Kafka)", full, note="best of 3"),
-             Row("raw aiokafka consume + orjson, batch", raw),
+             Row("raw aiokafka consume + decode, batch", raw),
              Row("faust agent that only counts, batch", count)]
     best = 0.0
     for n in sorted({1, plan.workers}):
@@ -130,8 +138,8 @@ async def _scored(rows: list[Row], what: str, bootstrap: str, messages: Messages
 
 
 async def _frames(plan: Plan, bootstrap: str, base_dir: str, rows: list[Row]) -> None:
-    frames = frame_messages(_sim(), plan.frames_per_asset)
-    console.print(f"frames: {len(frames)} messages = {len(frames) * FRAME_SAMPLES} samples")
+    frames = frame_messages(_sim(), plan.frames_per_asset, encoding=plan.encoding)
+    console.print(f"frames ({plan.encoding}): {len(frames)} messages = {len(frames) * FRAME_SAMPLES} samples")
     core, full = best_of(3, lambda: pure_frame_rate(frames))
     rows += [Row("pure numpy frame features+scores (1 process, no Kafka, no decode)", core,
                  note="samples/s, best of 3"),

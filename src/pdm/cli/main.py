@@ -93,14 +93,17 @@ def api() -> None:
     import uvicorn
 
     from pdm.api.app import create_app
+    from pdm.api.connection_limit import connection_limit
 
     settings = service_settings("api")
     require_infrastructure(settings, "both")
     workers = settings.api.workers  # > 1: each worker process builds its own app from the environment
+    app = create_app(settings) if workers == 1 else None
+    limit = connection_limit(settings.api, app.state.metrics.connections_refused.inc if app else lambda: None)
     uvicorn.run(
-        create_app(settings) if workers == 1 else "pdm.api.app:app_from_environment",
+        app or "pdm.api.app:app_from_environment",
         factory=workers > 1, workers=workers, host=settings.api.host, port=settings.api.port,
-        log_config=None, access_log=False, loop="uvloop", http="httptools",
+        log_config=None, access_log=False, loop="uvloop", http="httptools", **limit,
     )
 
 

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from uuid import UUID
 
 import typer
 
 from pdm.cli.common import err_console, fail
 from pdm.cli.replay import build_source, progress_bar
+from pdm.cli.rollout import parse_model, parse_policy
+from pdm.domain.application import PdmApplication
 from pdm.domain.errors import DomainError
+from pdm.domain.rollouts import Rollout
 from pdm.eventstore import open_application
 from pdm.settings import Settings
 from pdm.simulation.faults import FaultSpecError, parse_span
 from pdm.training.fit import NotEnoughDataError
 from pdm.training.job import (
+    ACTOR,
     CODE_VERSION,
     TrainingResult,
     exclusions,
@@ -39,16 +46,22 @@ def retrain(
     exclude_maintenance: Annotated[bool, Opt("--exclude-maintenance", help="leave maintenance out")] = False,
     from_lineage: Annotated[str | None, Opt("--from-lineage", help="retrain a recorded version")] = None,
     dry_run: Annotated[bool, Opt("--dry-run", help="train and report, record nothing")] = False,
+    rollout: Annotated[bool, Opt("--rollout", help="then start a rollout of it (needs --baseline)")] = False,
+    baseline: Annotated[str | None, Opt(help="VERSION@HASH serving now, for --rollout")] = None,
+    set_: Annotated[list[str], Opt("--set", help="rollout policy KEY=VALUE, repeatable")] = [],  # noqa: B006
+    policy_file: Annotated[Path | None, Opt("--policy", help="JSON file of rollout policy fields")] = None,
 ) -> None:
     """Train a detector on replayed history, backtest it, save its artifact, record ModelVersion.Trained.
 
     Example: [bold]pdm retrain --from 2026-10-01T00:00:00Z --to 2026-11-01T00:00:00Z --algorithm pca[/]
     Reproduce: [bold]pdm retrain --from-lineage 9f86d0…[/] (exit 1 if the hash differs)
+    Roll it out: [bold]pdm retrain --from … --to … --rollout --baseline novelty-v1@<hash> --set shadow_s=60[/]
     """
     if from_lineage:
         return _from_lineage(from_lineage)
     if not start or not end:
         fail("--from and --to are required (or --from-lineage HASH)")
+    plan = _rollout_plan(rollout, baseline, set_, policy_file, dry_run)
     source = build_source(start, end, asset, "archive", None, None, False, False)
     settings = source.settings
     try:
@@ -68,10 +81,40 @@ def retrain(
         result = _train(settings, spec, labels)
         position = None if dry_run else record(settings, app, result)
     except DomainError as exc:
+        app.close()
         fail(f"{exc.code}: {exc}")
+    try:
+        rollout_id = None if plan is None else _start_rollout(app, result, plan)
     finally:
         app.close()
-    _report(result, position)
+    _report(result, position, rollout_id)
+
+
+def _rollout_plan(rollout: bool, baseline: str | None, options: list[str], policy_file: Path | None,
+                  dry_run: bool) -> tuple[tuple[str, str], dict[str, Any]] | None:
+    """Checked before training, so a bad baseline or policy costs no replay."""
+    if not rollout:
+        if baseline or options or policy_file:
+            fail("--baseline, --set and --policy only go with --rollout")
+        return None
+    if dry_run:
+        fail("--rollout needs a recorded model version; it cannot go with --dry-run")
+    if not baseline:
+        fail("--rollout needs --baseline VERSION@HASH: the model serving now")
+    return parse_model(baseline, "--baseline"), parse_policy(options, policy_file)
+
+
+def _start_rollout(app: PdmApplication, result: TrainingResult,
+                   plan: tuple[tuple[str, str], dict[str, Any]]) -> UUID:
+    """The id derives from the artifact, so rerunning the same training starts no second rollout."""
+    digest, (baseline, policy) = result.fitted.artifact_hash, plan
+    rollout_id = Rollout.id_for(digest, "retrain")
+    try:
+        app.start_rollout(rollout_id, f"trained-{digest[:12]}", digest, *baseline, policy, datetime.now(UTC),
+                          actor=ACTOR, correlation_id=f"retrain:{digest[:16]}")
+    except DomainError as exc:
+        fail(f"model version {digest} is recorded, but its rollout was refused: {exc} ({exc.code})", 1)
+    return rollout_id
 
 
 def _from_lineage(artifact_hash: str) -> None:
@@ -114,12 +157,14 @@ def _archived_assets(settings: Settings, source: object) -> list[str]:
         return assets_in(conn, source.span)  # type: ignore[attr-defined]
 
 
-def _report(result: TrainingResult, position: int | None) -> None:
+def _report(result: TrainingResult, position: int | None, rollout_id: UUID | None = None) -> None:
     out = {"artifact_hash": result.fitted.artifact_hash, "algorithm": result.spec.algorithm,
            "seed": result.spec.seed, "readings": result.readings, "metrics": result.metrics,
            "recorded_position": position, "lineage": {"from": result.spec.data_from.isoformat(),
            "to": result.spec.data_to.isoformat(), "assets": list(result.spec.assets),
            "archive_watermark": result.spec.watermark.isoformat()}}
+    if rollout_id is not None:
+        out["rollout_id"] = str(rollout_id)
     typer.echo(json.dumps(out, indent=2, sort_keys=True))
 
 

@@ -12,7 +12,7 @@ from uuid import UUID, uuid4
 import typer
 
 from pdm.cli.common import fail, require_infrastructure, service_settings
-from pdm.domain.errors import DomainError
+from pdm.domain.errors import DomainError, InvalidRolloutPolicyError
 from pdm.domain.rollout_policy import RolloutPolicy
 from pdm.eventstore import open_application
 from pdm.logs import get_logger
@@ -22,9 +22,12 @@ app = typer.Typer(no_args_is_help=True, help="Roll a model version out: validate
 WHO = {"actor": "cli"}
 
 
-def _policy(options: list[str], policy_file: Path | None) -> dict[str, Any]:
+def parse_policy(options: list[str], policy_file: Path | None) -> dict[str, Any]:
     """KEY=VALUE pairs parsed as JSON values (`shadow_s=60`, `shadow=false`), over a JSON file."""
-    policy: dict[str, Any] = json.loads(policy_file.read_text()) if policy_file else {}
+    try:
+        policy: dict[str, Any] = json.loads(policy_file.read_text()) if policy_file else {}
+    except (OSError, json.JSONDecodeError) as exc:
+        fail(f"--policy {policy_file}: {exc}")
     for option in options:
         key, sep, raw = option.partition("=")
         if not sep:
@@ -33,7 +36,19 @@ def _policy(options: list[str], policy_file: Path | None) -> dict[str, Any]:
             policy[key] = json.loads(raw)
         except json.JSONDecodeError:
             policy[key] = raw
-    return RolloutPolicy.from_data(policy).as_data()
+    try:
+        return RolloutPolicy.from_data(policy).as_data()
+    except InvalidRolloutPolicyError as exc:
+        fail(f"rollout policy: {exc}")
+    except (TypeError, ValueError) as exc:  # e.g. shadow_s=soon: a field of the wrong type
+        fail(f"rollout policy: {exc}")
+
+
+def parse_model(text: str, option: str) -> tuple[str, str]:
+    version, _, digest = text.partition("@")
+    if not (version and digest):
+        fail(f"{option} is VERSION@HASH, e.g. pca-2@<64 hex digits>; got {text!r}")
+    return version, digest
 
 
 def _run(action: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -59,14 +74,10 @@ def start(
 
     Example: [bold]pdm rollout start pca-2@3f…a9 --baseline novelty-v1@00…00 --set shadow_s=600[/]
     """
-    cand_version, _, cand_hash = candidate.partition("@")
-    base_version, _, base_hash = baseline.partition("@")
-    if not (cand_hash and base_hash):
-        fail("candidate and --baseline are VERSION@HASH, e.g. pca-2@<64 hex digits>")
-    policy, rollout_id = _policy(set_, policy_file), uuid4()
-    _run("start", lambda d: d.start_rollout(rollout_id, cand_version, cand_hash, base_version, base_hash,
-                                            policy, datetime.now(UTC), correlation_id=f"cli:{rollout_id}",
-                                            **WHO))
+    cand, base = parse_model(candidate, "CANDIDATE"), parse_model(baseline, "--baseline")
+    policy, rollout_id = parse_policy(set_, policy_file), uuid4()
+    _run("start", lambda d: d.start_rollout(rollout_id, *cand, *base, policy, datetime.now(UTC),
+                                            correlation_id=f"cli:{rollout_id}", **WHO))
     typer.echo(json.dumps({"rollout_id": str(rollout_id)}))
 
 

@@ -11,6 +11,7 @@ import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from pdm.contracts.batches import BATCH_SCHEMA, ReadingBatchV1
+from pdm.contracts.binary import decode_binary, is_binary
 from pdm.contracts.errors import MESSAGE_FIELD, ContractError, ItemError
 from pdm.contracts.event_time import DEFAULT_POLICY, EventTimePolicy, check_event_time, event_time_mask
 from pdm.contracts.frames import FRAME_SCHEMA, FrameV1
@@ -28,21 +29,25 @@ _MODELS: Final[dict[str, type[BaseModel]]] = {
 _HINTS: Final = {"channels": BATCH_SCHEMA, "samples": FRAME_SCHEMA}
 
 
-def decode_message(raw: bytes) -> ReadingMessage:
+def decode_message(raw: bytes, *, derive_ids: bool = True) -> ReadingMessage:
     """Parse and validate one message of `pdm.readings.v1`.
 
     Raises only ContractError, whatever the bytes: the caller dead-letters it and moves
-    on, so a poison message can never stall a partition.
+    on, so a poison message can never stall a partition. With `derive_ids=False` a single
+    reading sent without an id keeps `reading_id` None (every check still runs): for a
+    consumer that never reads ids, such as the scorer, deriving one is half the decode.
     """
     if len(raw) > MAX_MESSAGE_BYTES:
         raise ContractError.single(
             MESSAGE_FIELD, f"message is {len(raw)} bytes; the limit is {MAX_MESSAGE_BYTES}"
         )
+    if is_binary(raw):
+        return decode_binary(raw)
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         data = _lenient_loads(raw, exc)
-    return decode_object(data)
+    return decode_object(data, derive_ids=derive_ids)
 
 
 def _lenient_loads(raw: bytes, error: orjson.JSONDecodeError) -> Any:
@@ -59,11 +64,12 @@ def _lenient_loads(raw: bytes, error: orjson.JSONDecodeError) -> Any:
     return data
 
 
-def decode_object(data: Any) -> ReadingMessage:
+def decode_object(data: Any, *, derive_ids: bool = True) -> ReadingMessage:
     """Validate an already-parsed JSON value; a message without `schema` is a reading."""
     if not isinstance(data, dict):
         raise ContractError.single(MESSAGE_FIELD, "message must be a JSON object")
-    model = _MODELS.get(_schema_of(data))
+    schema = _schema_of(data)
+    model = _MODELS.get(schema) if derive_ids or schema != READING_SCHEMA else UnidentifiedReading
     if model is None:
         raise ContractError.single("schema", _unknown_schema(data["schema"]))
     try:

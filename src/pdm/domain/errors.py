@@ -171,5 +171,17 @@ class RolloutConflictError(DomainError):
     code = "rollout_conflict"
 
 
+class RolloutActiveError(DomainError):
+    """Another rollout holds the scope the new one needs; one rollout at a time per scope."""
+
+    code = "rollout_active"
+
+    def __init__(self, active_rollout_id: UUID, scope: str) -> None:
+        super().__init__(f"rollout {active_rollout_id} is still active on assets {scope!r}: "
+                         "abort it or wait until it finishes")
+        self.active_rollout_id = active_rollout_id
+        self.scope = scope
+
+
 class InvalidRolloutPolicyError(DomainError):
     code = "invalid_rollout_policy"

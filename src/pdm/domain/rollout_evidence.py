@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from pdm.domain.rollout_policy import RolloutPolicy
+from pdm.domain.rollout_significance import RateFinding, compare_rates
 
 ALERT_RATE = "alert_rate_per_asset_day"
 PRECISION = "precision"
@@ -86,11 +87,12 @@ def judge_backtest(backtest: Backtest, policy: RolloutPolicy) -> Verdict:
 
 
 def judge_shadow(evidence: ShadowEvidence, policy: RolloutPolicy) -> Verdict | None:
-    """None until the candidate has `min_scores` scores: silence is not agreement."""
+    """None until the candidate has `min_scores` scores (silence is not agreement), and while the
+    alert rates are neither significantly within the margin nor significantly beyond it."""
     if evidence.candidate.scores < max(policy.min_scores, 1):
         return None
     metrics = _rates(evidence.candidate, evidence.baseline) | {"paired": float(evidence.paired)}
-    reasons = _rate_reasons(evidence.candidate, evidence.baseline, policy, "shadow")
+    reasons, undecided = _rate_reasons(evidence.candidate, evidence.baseline, policy, "shadow", metrics)
     if evidence.paired:
         agreement = evidence.agreed / evidence.paired
         metrics["agreement"] = agreement
@@ -101,14 +103,22 @@ def judge_shadow(evidence: ShadowEvidence, policy: RolloutPolicy) -> Verdict | N
         if evidence.latency_cost_ms > policy.max_latency_cost_ms:
             reasons.append(f"shadow latency cost {evidence.latency_cost_ms:.0f} ms "
                            f"above {policy.max_latency_cost_ms:.0f} ms")
-    return Verdict(not reasons, metrics, "; ".join(reasons))
+    return _verdict(metrics, reasons, undecided)
 
 
 def judge_canary(evidence: CanaryEvidence, policy: RolloutPolicy) -> Verdict | None:
     if evidence.candidate.scores < max(policy.min_scores, 1):
         return None
-    reasons = _rate_reasons(evidence.candidate, evidence.baseline, policy, "canary")
-    return Verdict(not reasons, _rates(evidence.candidate, evidence.baseline), "; ".join(reasons))
+    metrics = _rates(evidence.candidate, evidence.baseline)
+    reasons, undecided = _rate_reasons(evidence.candidate, evidence.baseline, policy, "canary", metrics)
+    return _verdict(metrics, reasons, undecided)
+
+
+def _verdict(metrics: dict[str, float], reasons: list[str], undecided: bool) -> Verdict | None:
+    """A clear failure fails at once; otherwise an undecided rate comparison waits for evidence."""
+    if reasons:
+        return Verdict(False, metrics, "; ".join(reasons))
+    return None if undecided else Verdict(True, metrics)
 
 
 def _rates(candidate: ScoreStats, baseline: ScoreStats) -> dict[str, float]:
@@ -117,16 +127,20 @@ def _rates(candidate: ScoreStats, baseline: ScoreStats) -> dict[str, float]:
         metrics["candidate_alert_rate"] = candidate.rate
     if baseline.rate is not None:
         metrics["baseline_alert_rate"] = baseline.rate
-    if candidate.rate is not None and baseline.rate is not None:
-        metrics["alert_rate_delta"] = candidate.rate - baseline.rate
     return metrics
 
 
-def _rate_reasons(candidate: ScoreStats, baseline: ScoreStats, policy: RolloutPolicy, step: str) -> list[str]:
-    if candidate.rate is None or baseline.rate is None:
-        return []
-    delta = candidate.rate - baseline.rate
-    if delta > policy.max_alert_rate_delta:
-        return [f"{step} alert rate {candidate.rate:.3f} vs baseline {baseline.rate:.3f} "
-                f"(delta {delta:+.3f} > {policy.max_alert_rate_delta})"]
-    return []
+def _rate_reasons(candidate: ScoreStats, baseline: ScoreStats, policy: RolloutPolicy, step: str,
+                  metrics: dict[str, float]) -> tuple[list[str], bool]:
+    """Fails only when the candidate's rate is significantly more than the margin above the
+    baseline's; (reasons, undecided). Adds the difference and its bounds to `metrics`."""
+    if not candidate.scores or not baseline.scores:
+        return [], False
+    found = compare_rates((candidate.anomalous, candidate.scores), (baseline.anomalous, baseline.scores),
+                          policy.max_alert_rate_delta, policy.confidence)
+    metrics |= found.metrics()
+    if found.finding is RateFinding.WORSE:
+        return [f"{step} alert rate {candidate.rate:.3f} vs baseline {baseline.rate:.3f} (delta "
+                f"{found.delta:+.3f}, at least {found.low:+.3f} at {policy.confidence:.0%} confidence, "
+                f"> {policy.max_alert_rate_delta})"], False
+    return [], found.finding is RateFinding.UNDECIDED

@@ -52,6 +52,7 @@ class RolloutPolicy:
     canary_assets: tuple[str, ...] = ()  # explicit canary; overrides the fraction
     canary_s: float = 3600.0
     min_scores: int = 20  # evidence an evaluation needs from the candidate
+    confidence: float = 0.95  # one-sided, of the alert-rate comparison against the margin
     validate_deadline_s: float = 600.0
     shadow_deadline_s: float = 7200.0
     canary_deadline_s: float = 7200.0
@@ -63,6 +64,8 @@ class RolloutPolicy:
             raise InvalidRolloutPolicyError("shadow_deadline_s must exceed shadow_s")
         if self.canary_deadline_s <= self.canary_s:
             raise InvalidRolloutPolicyError("canary_deadline_s must exceed canary_s")
+        if not 0.5 <= self.confidence < 1:
+            raise InvalidRolloutPolicyError("confidence must be in [0.5, 1)")
         if min(self.shadow_s, self.canary_s, self.validate_deadline_s, self.min_scores) < 0:
             raise InvalidRolloutPolicyError("durations, deadlines and min_scores must not be negative")
 

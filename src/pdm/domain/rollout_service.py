@@ -15,11 +15,12 @@ from pdm.domain.errors import (
     RolloutStateError,
 )
 from pdm.domain.rollout_policy import RolloutPolicy
+from pdm.domain.rollout_scope import FLEET_SCOPE, RolloutScope
 from pdm.domain.rollout_steps import Record
 from pdm.domain.rollouts import Rollout
 from pdm.domain.store import StoreApplication
 
-ABORT_ATTEMPTS = 3
+ABORT_ATTEMPTS = START_ATTEMPTS = 3
 
 
 class RolloutService(StoreApplication):
@@ -41,14 +42,30 @@ class RolloutService(StoreApplication):
         candidate, baseline = (candidate_version, candidate_hash), (baseline_version, baseline_hash)
         if candidate_hash.removeprefix("sha256:") == baseline_hash.removeprefix("sha256:"):
             raise RolloutConflictError("the candidate is the baseline: nothing to roll out")
-        known: Rollout | None = self.find(rollout_id)
-        if known is not None:
-            if not known.same_start(candidate, baseline, parsed):
-                raise RolloutConflictError(f"rollout {rollout_id} was started differently")
-            return self.position()
-        rollout = Rollout(rollout_id, *candidate, *baseline, parsed.as_data(), actor=actor,
-                          correlation_id=correlation_id, at=at)
-        return self.commit(rollout)
+        audit = Audit(actor, correlation_id)
+        for attempt in range(START_ATTEMPTS):
+            known: Rollout | None = self.find(rollout_id)
+            if known is not None:
+                if not known.same_start(candidate, baseline, parsed):
+                    raise RolloutConflictError(f"rollout {rollout_id} was started differently")
+                return self.position()
+            scope = self._claim_scope(rollout_id, at, audit)
+            rollout = Rollout(rollout_id, *candidate, *baseline, parsed.as_data(), at=at, **audit.fields)
+            try:
+                return self.commit(rollout, scope)
+            except ConcurrentChangeError:  # another start claimed the scope first: look again
+                if attempt == START_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _claim_scope(self, rollout_id: UUID, at: datetime, audit: Audit) -> RolloutScope:
+        """Refused while the scope's holder is not finished (RolloutActiveError names it)."""
+        scope: RolloutScope | None = self.find(RolloutScope.create_id(FLEET_SCOPE))
+        if scope is None:
+            scope = RolloutScope(FLEET_SCOPE, at=at, **audit.fields)
+        holder: Rollout | None = self.find(scope.holder) if scope.holder else None
+        scope.claim(rollout_id, holder is None or holder.finished, at, audit)
+        return scope
 
     def abort_rollout(self, rollout_id: UUID, reason: str, at: datetime, *, actor: str,
                       correlation_id: str) -> int:

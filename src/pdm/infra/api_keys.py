@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pdm.infra.database import connect
+from pdm.infra.database import connect, named
 
 SCOPES = ("ingest", "read", "operate", "admin")
 TOKEN = re.compile(r"^pdm_(?P<key_id>[0-9a-f]{12})_(?P<secret>[A-Za-z0-9_-]{32,128})$")
@@ -59,7 +59,7 @@ class ApiKeyStore:
     """The `api_keys` table; each call opens its own short connection (keys change rarely)."""
 
     def __init__(self, conninfo: str, schema: str) -> None:
-        self.conninfo, self.schema = conninfo, schema
+        self.conninfo, self.schema = named(conninfo, "pdm-keys"), schema
 
     def create(self, name: str, scopes: Iterable[str]) -> tuple[str, ApiKey]:
         token, key = generate(name, scopes)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 CONNECT_TIMEOUT_S = 5
 
@@ -54,6 +55,12 @@ def connect(conninfo: str, schema: str = "public", **kwargs: object) -> psycopg.
         )
     except psycopg.OperationalError as exc:
         raise DatabaseUnavailableError(describe_connection_error(exc)) from None
+
+
+def named(conninfo: str, application_name: str) -> str:
+    """`conninfo` whose connections show as `application_name` in pg_stat_activity, for code that
+    takes a connection string: each concern's connections are told apart there (bulkheads)."""
+    return make_conninfo(conninfo, application_name=application_name)
 
 
 def describe_connection_error(exc: psycopg.OperationalError) -> str:

@@ -26,7 +26,8 @@ class TableCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         try:
-            with connect(self.conninfo, self.schema, autocommit=True) as conn:
+            with connect(self.conninfo, self.schema, autocommit=True,
+                         application_name=f"pdm-{self.service}-metrics") as conn:
                 yield from self._collect(conn)
         except (DatabaseUnavailableError, psycopg.Error) as exc:
             log.warning(f"{self.service}_metrics_unavailable", error=str(exc)[:200])

@@ -25,9 +25,7 @@ SELECT date_bin(make_interval(secs => %(step)s), bucket, TIMESTAMPTZ 'epoch') AS
        max(threshold) AS threshold, sum(anomalous)::int AS anomalous
 FROM rm_score_series WHERE asset_id = %(asset)s AND bucket >= %(from)s AND bucket < %(to)s
 GROUP BY 1 ORDER BY 1"""
-FLEET = """
-SELECT site, status, count(*)::int AS assets, sum(open_alerts)::int AS open_alerts
-FROM rm_asset_health GROUP BY site, status ORDER BY site, status"""
+FLEET = "SELECT site, status, assets, open_alerts FROM rm_fleet_summary ORDER BY site, status"
 
 
 @dataclass(frozen=True)
@@ -60,7 +58,9 @@ class AlertFilter:
 
 
 async def fetch(conn: AsyncConnection[Any], query: str, params: Any = None) -> Rows:
-    async with conn.cursor(row_factory=dict_row) as cursor:
+    """Binary results: psycopg decodes timestamps, uuids and numbers from their binary form
+    without parsing text (the same Python values; measured under `pdm bench api`)."""
+    async with conn.cursor(row_factory=dict_row, binary=True) as cursor:
         await cursor.execute(query, params)  # type: ignore[arg-type]
         return await cursor.fetchall()
 

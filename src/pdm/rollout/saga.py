@@ -31,6 +31,7 @@ log = get_logger(__name__)
 Clock = Callable[[], datetime]
 ACTOR = "rollout-saga"
 MAX_DECISIONS = 20
+APPLICATION_NAME = "pdm-saga"  # its connections in pg_stat_activity
 
 
 def utc_now() -> datetime:
@@ -43,7 +44,7 @@ class Saga:
     def __init__(self, settings: Settings, *, clock: Clock = utc_now,
                  app: PdmApplication | None = None) -> None:
         self.settings, self.clock = settings, clock
-        self.app = app or open_application(settings.postgres)
+        self.app = app or open_application(settings.postgres, APPLICATION_NAME)
         self.owns_app = app is None
         self.conn: Any = None
         self.reconnect()
@@ -56,7 +57,7 @@ class Saga:
         if self.conn is not None:
             self.conn.close()
         pg = self.settings.postgres
-        self.conn = connect(pg.conninfo(), pg.schema_name, autocommit=True)
+        self.conn = connect(pg.conninfo(), pg.schema_name, autocommit=True, application_name=APPLICATION_NAME)
         self.store = SagaStore(self.conn)
 
     async def start(self) -> None:

@@ -25,7 +25,10 @@ def event_store(settings: Settings) -> Settings:
     """What `pdm migrate` prepares: pdm's tables and the library's event tables."""
     migrate(settings.postgres.conninfo(), settings.postgres.schema_name)
     create_event_tables(settings.postgres)
-    return settings
+    # The fixtures' anomalies are dated at T0, a fixed day: a paging horizon that reaches back to it
+    # whatever today is, so they page instead of being recorded as history.
+    horizon = max(settings.worker.page_horizon_s, (datetime.now(UTC) - T0).total_seconds() + 86_400)
+    return settings.model_copy(update={"worker": settings.worker.model_copy(update={"page_horizon_s": horizon})})
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from tests.integration.conftest import grant_all_scopes
 
 __all__ = ["domain", "event_store"]
 READ_TABLES = ("rm_alerts", "rm_alert_sites", "rm_alert_timeline", "rm_asset_health",
-               "rm_asset_health_alerts", "rm_models")
+               "rm_asset_health_alerts", "rm_fleet_summary", "rm_fleet_assets", "rm_fleet_alerts", "rm_models")
 
 
 @pytest.fixture

@@ -14,7 +14,9 @@ import pytest
 
 from pdm.domain.application import PdmApplication
 from pdm.settings import Settings
+from projections.parking import ParkingRunner
 from projections.rebuild import rebuild
+from projections.registry import READ_MODELS
 from tests.conftest import settings_env
 from tests.integration.conftest import wait_until
 from tests.integration.readside.conftest import dump, simulate_run
@@ -74,8 +76,15 @@ def test_a_projector_killed_mid_batch_resumes_with_nothing_lost_or_doubled(
         reached = kill_mid_catch_up(projector[-1], db, head, reached)
 
     projector.append(start(event_store, log))
-    wait_until(lambda: set(positions(db).values()) == {head} and len(positions(db)) == 3, 60,
+    wait_until(lambda: len(positions(db)) == 3 and min(positions(db).values()) >= head, 60,
                "the restarted projector caught up")
+    # The projector also fires due timers: once the wall clock is 30 min past the simulated alerts,
+    # it appends re-notifications. Stop it, then bring the resumed tables to the final head with the
+    # same runner (no timers), so both sides below fold the same events.
+    projector[-1].kill()
+    projector[-1].wait(10)
+    ParkingRunner(domain, db, [READ_MODELS[name]() for name in KILLED]).catch_up()
+    head = domain.recorder.max_notification_id()
     resumed = {table: dump(db, table) for table in TABLES}
     for name in KILLED:
         rebuild(domain, db, name)

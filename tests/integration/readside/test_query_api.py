@@ -11,6 +11,8 @@ import psycopg
 import pytest
 
 from pdm.domain.application import PdmApplication
+from projections.asset_health import AssetHealthProjection
+from projections.fleet_summary import FleetSummaryProjection
 from projections.parking import ParkingRunner
 from projections.registry import read_models
 from tests.integration.alerting.conftest import raise_alert
@@ -89,3 +91,22 @@ async def test_a_query_after_a_command_position_waits_for_the_projection(
     assert lagging.headers["retry-after"] == "1"
     assert [t["event_type"] for t in waited.json()["transitions"]][-1] == "Acknowledged"
     assert waited.json()["transitions"][-1]["note"] == "mine"
+
+
+async def test_the_fleet_summary_is_served_from_its_own_projection_and_counts_what_asset_health_says(
+    api: httpx.AsyncClient, domain: PdmApplication, db: psycopg.Connection[Any], auth_headers: dict[str, str]
+) -> None:
+    simulate_run(domain, assets=5)
+    domain.decommission_asset("pump-4", "scrapped", T0 + timedelta(days=1), actor="ops", correlation_id="t")
+    ParkingRunner(domain, db, [FleetSummaryProjection()]).catch_up()  # asset_health has not run
+
+    summary = (await api.get("/v1/fleet/summary", headers=auth_headers)).json()
+    lagging = await api.get("/v1/fleet/summary", params={"after": domain.recorder.max_notification_id() + 1},
+                            headers=auth_headers)
+    ParkingRunner(domain, db, [AssetHealthProjection()]).catch_up()
+
+    counted = db.execute("SELECT site, status, count(*)::int, sum(open_alerts)::int FROM rm_asset_health "
+                         "GROUP BY 1, 2 ORDER BY 1, 2").fetchall()
+    assert [tuple(r.values()) for r in summary["by_site_and_status"]] == counted
+    assert summary["assets"] == 5 and summary["by_status"]["decommissioned"] == 1
+    assert (lagging.status_code, lagging.json()["code"]) == (503, "projection_lagging")

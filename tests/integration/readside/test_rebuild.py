@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import psycopg
@@ -11,9 +12,11 @@ from pdm.domain.application import PdmApplication
 from projections.parking import ParkingRunner
 from projections.rebuild import rebuild
 from projections.registry import READ_MODELS, read_models
-from tests.integration.readside.conftest import READ_TABLES, dump, simulate_run
+from tests.integration.readside.conftest import READ_TABLES, T0, dump, simulate_run
 
 pytestmark = pytest.mark.integration
+FLEET_FROM_ASSET_HEALTH = ("SELECT site, status, count(*)::int, sum(open_alerts)::int FROM rm_asset_health "
+                           "GROUP BY 1, 2 ORDER BY 1, 2")
 
 
 def test_a_rebuild_from_scratch_equals_the_incrementally_maintained_tables_row_for_row(
@@ -23,6 +26,7 @@ def test_a_rebuild_from_scratch_equals_the_incrementally_maintained_tables_row_f
     simulate_run(domain, assets=3)
     runner.catch_up()
     simulate_run_more = simulate_run(domain, assets=6, prefix="fan")
+    domain.decommission_asset("fan-2", "scrapped", T0 + timedelta(days=1), actor="ops", correlation_id="t")
     runner.catch_up()
     incremental = {table: dump(db, table) for table in READ_TABLES}
 
@@ -31,3 +35,5 @@ def test_a_rebuild_from_scratch_equals_the_incrementally_maintained_tables_row_f
     assert simulate_run_more and all(r.position == domain.recorder.max_notification_id() for r in results)
     assert {table: dump(db, table) for table in READ_TABLES} == incremental
     assert all(incremental[t] for t in ("rm_alerts", "rm_alert_timeline", "rm_asset_health"))
+    assert incremental["rm_fleet_summary"] == db.execute(FLEET_FROM_ASSET_HEALTH).fetchall()
+    assert {status for _, status, _, _ in incremental["rm_fleet_summary"]} == {"decommissioned", "warning"}  # "ok" emptied and pruned

@@ -12,6 +12,7 @@ import pytest
 from pdm.api.app import create_app
 from pdm.domain.application import PdmApplication
 from pdm.settings import Settings
+from projections.service import Projector
 from tests.integration.rollout.conftest import (
     ASSETS,
     BASELINE,
@@ -44,6 +45,17 @@ async def start_over_http(api: httpx.AsyncClient, candidate: tuple[str, str], **
     return response.json()["rollout_id"]
 
 
+async def listed_after_projection(api: httpx.AsyncClient, domain: PdmApplication, settings: Settings,
+                                  **query: str) -> list[dict[str, Any]]:
+    """GET /v1/rollouts once the projector has caught up (one tick, in process)."""
+    projector = Projector(settings, no_data_every_s=0, app=domain)
+    await asyncio.to_thread(projector.tick)
+    projector.close()
+    response = await api.get("/v1/rollouts", params=query)
+    assert response.status_code == 200, response.text
+    return response.json()["items"]  # type: ignore[no-any-return]
+
+
 async def test_a_good_candidate_is_promoted_to_every_asset(
     api: httpx.AsyncClient, domain: PdmApplication, saga: SagaProcess, scorer_factory: Any,
     event_store: Settings,
@@ -62,6 +74,10 @@ async def test_a_good_candidate_is_promoted_to_every_asset(
         "Promoted"]
     assert view["steps"]["shadow"]["metrics"]["paired"] > 0
     await until(lambda: {scorer.serving(a) for a in ASSETS} == {candidate[0]}, 10, "fleet on candidate")
+    listed = await listed_after_projection(api, domain, event_store)
+    assert [r["rollout_id"] for r in listed] == [rollout_id]
+    assert listed[0]["state"] == "promoted" and listed[0]["steps"] == view["steps"]
+    assert listed[0]["canary_assets"] == view["canary_assets"] and listed[0]["pending_compensations"] == []
 
 
 async def test_a_candidate_that_alerts_far_more_on_its_canary_is_rolled_back(
@@ -121,6 +137,9 @@ async def test_an_operator_abort_over_http_withdraws_the_live_shadow(
     await until(lambda: not scorer.entries, 10, "shadow withdrawn")
     again = await api.post(f"/v1/rollouts/{rollout_id}/abort", json={})
     assert again.status_code == 200
+    aborted = await listed_after_projection(api, domain, event_store, state="aborted")
+    assert [(r["rollout_id"], r["reason"]) for r in aborted] == [(rollout_id, "wrong data")]
+    assert await listed_after_projection(api, domain, event_store, state="promoted") == []
 
 
 async def test_unknown_rollouts_and_bad_policies_are_refused_with_stable_codes(api: httpx.AsyncClient) -> None:
@@ -132,3 +151,21 @@ async def test_unknown_rollouts_and_bad_policies_are_refused_with_stable_codes(a
     assert missing.status_code == 404 and missing.json()["code"] == "rollout_not_found"
     assert bad.status_code == 422 and bad.json()["code"] == "invalid_rollout_policy"
     await asyncio.sleep(0)
+
+
+async def test_a_second_rollout_while_one_is_active_answers_409_with_the_active_id(
+    api: httpx.AsyncClient, domain: PdmApplication,
+) -> None:
+    first = await start_over_http(api, record_candidate(domain, "pca-first", **GOOD_BACKTEST))
+    second = record_candidate(domain, "pca-second", **GOOD_BACKTEST)
+    body = {"candidate_version": second[0], "candidate_hash": second[1], "baseline_version": BASELINE[0],
+            "baseline_hash": BASELINE[1], "policy": FAST}
+
+    refused = await api.post("/v1/rollouts", json=body)
+    await api.post(f"/v1/rollouts/{first}/abort", json={"reason": "make way"})  # nothing live yet
+    accepted = await api.post("/v1/rollouts", json=body)
+
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "rollout_active"
+    assert refused.json()["details"] == {"active_rollout_id": first, "scope": "*"}
+    assert accepted.status_code == 202

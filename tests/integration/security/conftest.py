@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -12,9 +13,10 @@ from fastapi import FastAPI
 from pdm.api.app import create_app
 from pdm.domain.application import PdmApplication
 from pdm.eventstore import create_event_tables, open_application
-from pdm.infra.api_keys import ApiKeyStore
+from pdm.infra.api_keys import SCOPES, ApiKeyStore
 from pdm.infra.migrations import migrate
 from pdm.settings import ApiSettings, Settings
+from tests.integration.alerting.conftest import raise_alert
 
 Client = Callable[..., httpx.AsyncClient]
 
@@ -70,3 +72,19 @@ def fill(path: str, value: str) -> str:
     """The path template with every `{param}` replaced by `value`."""
     parts = [value if part.startswith("{") and part.endswith("}") else part for part in path.split("/")]
     return "/".join(parts)
+
+
+@dataclass
+class Prober:
+    api: httpx.AsyncClient  # read rate unlimited
+    headers: dict[str, str]  # a key with every scope
+    gets: list[tuple[str, dict[str, Any]]]  # (path template, operation) of every GET under /v1/
+
+
+@pytest.fixture
+def prober(client: Client, keys: ApiKeyStore, settings: Settings, domain: PdmApplication) -> Prober:
+    """What a hostile-input test needs: an alert to find, a key, and every GET route to attack."""
+    raise_alert(domain)
+    token, _ = keys.create("prober", list(SCOPES))
+    gets = [(p, op) for m, p, op in spec_operations(app_for(settings, domain)) if m == "GET" and p.startswith("/v1/")]
+    return Prober(client(rate_limits={"read": 0}), bearer(token), gets)

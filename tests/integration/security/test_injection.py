@@ -6,11 +6,8 @@ from typing import Any
 
 import pytest
 
-from pdm.domain.application import PdmApplication
-from pdm.infra.api_keys import SCOPES, ApiKeyStore
-from pdm.settings import Settings
-from tests.integration.alerting.conftest import raise_alert
-from tests.integration.security.conftest import Client, app_for, bearer, fill, spec_operations
+from pdm.infra.api_keys import ApiKeyStore
+from tests.integration.security.conftest import Prober, fill
 
 pytestmark = pytest.mark.integration
 INJECTIONS = ("' OR '1'='1", "1; DROP TABLE api_keys; --", "\" OR 1=1 --", "') UNION SELECT null--",
@@ -24,22 +21,17 @@ def queries(operation: dict[str, Any], value: str) -> list[dict[str, str]]:
 
 
 async def test_injection_strings_in_every_get_filter_are_refused_or_harmless(
-    client: Client, keys: ApiKeyStore, settings: Settings, domain: PdmApplication
+    prober: Prober, keys: ApiKeyStore
 ) -> None:
-    raise_alert(domain)
-    token, _ = keys.create("prober", list(SCOPES))
-    gets = [(p, op) for m, p, op in spec_operations(app_for(settings, domain)) if m == "GET" and p.startswith("/v1/")]
-    api = client(rate_limits={"read": 0})
-
     failures, tried = [], 0
-    for path, operation in gets:
+    for path, operation in prober.gets:
         for value in INJECTIONS:
             for params in queries(operation, value):
-                response = await api.get(fill(path, value), params=params, headers=bearer(token))
+                response = await prober.api.get(fill(path, value), params=params, headers=prober.headers)
                 tried += 1
                 if response.status_code >= 500:
                     failures.append((path, params, response.status_code, response.text[:200]))
 
-    assert len(gets) >= 5 and tried > 50
+    assert len(prober.gets) >= 5 and tried > 50
     assert failures == []
     assert len(keys.list()) == 1  # the api_keys table is still there

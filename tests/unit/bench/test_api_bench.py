@@ -83,3 +83,13 @@ def test_fleet_status_is_the_worst_severity_of_unresolved_alerts() -> None:
         assert asset["open_alerts"] == len(mine)
         assert asset["status"] != "ok" or not mine
     assert len({a["alert_id"] for a in fleet.alerts}) == 2000
+
+
+def test_cpu_per_request_counts_every_request_sent_including_the_ones_that_failed() -> None:
+    result = {"routes": {"/a": {"latencies": [0.1] * 300, "errors": 100}, "/b": {"latencies": [0.1] * 600,
+                                                                                 "errors": 0}},
+              "cpu_s": {"API": 1.0, "load generator": 0.25}}
+
+    cpu = _api_report.cpu_per_request(result)
+
+    assert cpu == {"API": pytest.approx(1.0), "load generator": pytest.approx(0.25)}

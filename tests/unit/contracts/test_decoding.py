@@ -133,3 +133,23 @@ def test_validate_readings_refuses_batches_and_frames_as_items() -> None:
     _, errors = validate_readings([batch])
 
     assert [(e.index, e.field) for e in errors] == [(0, "schema")]
+
+
+@pytest.mark.parametrize("payload", [
+    {"asset_id": "pump-1", "ts": T0, "values": {"vib": 0.3}},
+    {"asset_id": "pump 1", "ts": T0, "values": {"vib": 0.3}},
+    {"asset_id": "pump-1", "ts": T0, "values": {"vib": 0.3}, "units": {"temp": "degC"}},
+    {"asset_id": "pump-1", "ts": "yesterday", "values": {}},
+])
+def test_decoding_without_ids_checks_exactly_what_decoding_with_ids_checks(payload: dict[str, object]) -> None:
+    raw = orjson.dumps(payload)
+    try:
+        with_ids = decode_message(raw)
+    except ContractError as exc:
+        with pytest.raises(ContractError) as caught:
+            decode_message(raw, derive_ids=False)
+        assert caught.value.issues == exc.issues
+        return
+    without = decode_message(raw, derive_ids=False)
+    assert without.reading_id is None and with_ids.reading_id is not None  # type: ignore[union-attr]
+    assert without.model_dump(exclude={"reading_id"}) == with_ids.model_dump(exclude={"reading_id"})

@@ -33,8 +33,10 @@ POLICY = RolloutPolicy(shadow_s=60, shadow_deadline_s=120, canary_s=60, canary_d
 
 GOOD_BACKTEST = Backtest({"alert_rate_per_asset_day": 1.0, "precision": 0.8},
                          {"alert_rate_per_asset_day": 1.0, "precision": 0.8})
-GOOD_SHADOW = ShadowEvidence(ScoreStats(100, 2), ScoreStats(100, 2), paired=100, agreed=98, latency_cost_ms=5.0)
-GOOD_CANARY = CanaryEvidence(ScoreStats(50, 1), ScoreStats(200, 4))
+# Enough windows that equal 2% rates are significantly within the 0.02 margin (see test_verdicts)
+GOOD_SHADOW = ShadowEvidence(ScoreStats(1000, 20), ScoreStats(1000, 20), paired=1000, agreed=980,
+                             latency_cost_ms=5.0)
+GOOD_CANARY = CanaryEvidence(ScoreStats(500, 10), ScoreStats(2000, 40))
 GOOD = Observations(GOOD_BACKTEST, GOOD_SHADOW, GOOD_CANARY, ASSETS)
 
 

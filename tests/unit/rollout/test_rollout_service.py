@@ -9,7 +9,13 @@ import pytest
 
 from pdm.domain import commands as c
 from pdm.domain.application import PdmApplication
-from pdm.domain.errors import InvalidRolloutPolicyError, RolloutConflictError, RolloutNotFoundError
+from pdm.domain.errors import (
+    InvalidRolloutPolicyError,
+    RolloutActiveError,
+    RolloutConflictError,
+    RolloutNotFoundError,
+)
+from pdm.domain.rollout_evidence import Verdict
 from pdm.domain.rollout_steps import Record
 from pdm.domain.rollouts import Rollout
 from tests.unit.rollout.conftest import BASELINE, CANDIDATE, T0
@@ -76,3 +82,36 @@ def test_the_saga_records_its_decisions_through_one_method(app: PdmApplication) 
 def test_an_unknown_rollout_is_not_found(app: PdmApplication) -> None:
     with pytest.raises(RolloutNotFoundError):
         app.get_rollout(uuid4())
+
+
+def test_a_second_rollout_while_one_is_active_is_refused_naming_the_active_one(app: PdmApplication) -> None:
+    app.handle(start())
+
+    with pytest.raises(RolloutActiveError) as refused:
+        app.handle(start(rollout_id=uuid4(), candidate_hash="c" * 64))
+
+    assert refused.value.active_rollout_id == start().rollout_id
+    assert refused.value.code == "rollout_active" and str(start().rollout_id) in str(refused.value)
+
+
+def test_a_rollout_may_start_once_the_previous_one_is_finished(app: PdmApplication) -> None:
+    app.handle(start())
+    app.abort_rollout(start().rollout_id, "replaced", T0, **WHO)  # nothing was live: nothing to undo
+    second = uuid4()
+
+    app.handle(start(rollout_id=second, candidate_hash="c" * 64))
+
+    assert app.get_rollout(second).state == "started"
+
+
+def test_a_rollout_still_compensating_keeps_its_scope(app: PdmApplication) -> None:
+    rid = start().rollout_id
+    app.handle(start())
+    app.record_rollout_step(Record(rid, "validate", "validate", verdict=Verdict(True, {})), T0, **WHO)
+    app.record_rollout_step(Record(rid, "shadow", "start_shadow"), T0, **WHO)
+    app.abort_rollout(rid, "stop", T0, **WHO)  # the shadow is still to be withdrawn
+
+    with pytest.raises(RolloutActiveError):
+        app.handle(start(rollout_id=uuid4(), candidate_hash="c" * 64))
+    app.record_rollout_step(Record(rid, "shadow", "compensate"), T0, **WHO)
+    app.handle(start(rollout_id=uuid4(), candidate_hash="c" * 64))

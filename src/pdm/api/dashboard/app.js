@@ -1,4 +1,4 @@
-// pdm dashboard: plain JS, no build step. Hash routes: #/ fleet, #/assets/ID, #/alerts/ID.
+// pdm dashboard: plain JS, no build step. Hash routes: #/ fleet, #/assets/ID, #/alerts/ID, #/rollouts[/ID].
 "use strict";
 const KEY = "pdm-api-key";
 const view = document.getElementById("view");
@@ -166,6 +166,47 @@ function explainView(x) {
     <h3>Readings ${when(x.readings_window?.from)} – ${when(x.readings_window?.to)}</h3><table><tbody>${readings}</tbody></table>`;
 }
 
+async function rolloutsPage() {
+  const list = await api("/v1/rollouts?limit=100");
+  const rows = list.items.map((r) => `<tr class="rollout-row"><td><a href="#/rollouts/${r.rollout_id}">${esc(r.candidate_version)}</a></td>
+    <td>${esc(r.baseline_version)}</td><td>${pill(r.state)}</td><td>${esc(Object.keys(r.steps).join(", "))}</td>
+    <td>${esc(r.reason ?? "")}</td><td>${when(r.started_at)}</td><td>${when(r.updated_at)}</td></tr>`).join("");
+  view.innerHTML = `<h1>Rollouts</h1><table id="rollouts"><thead><tr><th>candidate</th><th>baseline</th><th>state</th>
+    <th>judged steps</th><th>reason</th><th>started</th><th>last change</th></tr></thead>
+    <tbody>${rows || '<tr><td colspan="7" class="muted">no rollouts yet</td></tr>'}</tbody></table>`;
+}
+
+function stepTable(name, step) {
+  const metrics = Object.entries(step.metrics || {}).map(([k, v]) => `<tr class="metric-row" data-metric="${esc(k)}">
+    <td>${esc(k)}</td><td>${fmt(v, 4)}</td></tr>`).join("");
+  return `<h3 class="step" data-step="${esc(name)}">${esc(name)} <span class="badge badge-${step.passed ? "yes" : "no"}">${
+    step.passed ? "passed" : "failed"}</span> <span class="muted">${when(step.at)} ${esc(step.reason || "")}</span></h3>
+    <table class="step-metrics" id="step-${esc(name)}"><tbody>${metrics}</tbody></table>`;
+}
+
+async function rolloutPage(id) {
+  const r = await api(`/v1/rollouts/${id}`);
+  const history = r.history.map((h) => `<tr><td>${when(h.at)}</td><td>${esc(h.event)}</td><td>${esc(h.actor)}</td></tr>`).join("");
+  const open = !["promoted", "rejected", "rolled_back", "aborted", "timed_out"].includes(r.state);
+  view.innerHTML = `<h1>Rollout of ${esc(r.candidate.model_version)} <span id="rollout-state">${pill(r.state)}</span></h1>
+    <p class="muted">baseline ${esc(r.baseline.model_version)} · started ${when(r.started_at)} · deadline ${when(r.deadline)}
+    · canary ${esc(r.canary_assets.join(", ") || "–")} · live ${esc(r.live_steps.join(", ") || "–")}
+    · to undo ${esc(r.pending_compensations.join(", ") || "–")}${r.reason ? ` · ${esc(r.reason)}` : ""}</p>
+    ${open ? '<div class="actions"><button id="abort">Abort</button><span id="action-result"></span></div>' : ""}
+    <h2>Steps</h2>${["validation", "shadow", "canary"].filter((s) => r.steps[s]).map((s) => stepTable(s, r.steps[s])).join("")
+      || '<p class="muted">no step judged yet</p>'}
+    <h2>History</h2><table id="rollout-history"><tbody>${history}</tbody></table>`;
+  if (open) {
+    document.getElementById("abort").onclick = async () => {
+      try {
+        await api(`/v1/rollouts/${id}/abort`, { method: "POST", headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ reason: "aborted from the dashboard", by: "dashboard" }) });
+        route();
+      } catch (e) { document.getElementById("action-result").innerHTML = `<span class="error">${esc(e.message)}</span>`; }
+    };
+  }
+}
+
 async function route() {
   if (live) { live.abort(); live = null; }
   delete view.dataset.ready;
@@ -173,9 +214,11 @@ async function route() {
   try {
     if (page === "assets" && id) await assetPage(id);
     else if (page === "alerts" && id) await alertPage(id);
+    else if (page === "rollouts" && id) await rolloutPage(id);
+    else if (page === "rollouts") await rolloutsPage();
     else await fleetPage();
     document.getElementById("key-form").hidden = true;
-    view.dataset.ready = page || "fleet";
+    view.dataset.ready = page === "rollouts" && id ? "rollout" : page || "fleet";
   } catch (e) {
     view.innerHTML = `<p class="error">${esc(e.message)}</p>`;
   }

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Annotated, Any, TypeVar
 
 import structlog
 from fastapi import Depends, Header, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from pdm.api.commands_executor import CommandExecutor, command_executor
 from pdm.api.errors import ApiError
 from pdm.domain.application import PdmApplication
 
@@ -47,11 +48,17 @@ def get_caller(request: Request, x_actor: Annotated[str | None, Header()] = None
     return Caller(actor=(key_name or x_actor or DEFAULT_ACTOR)[:200], correlation_id=correlation_id)
 
 
+# The executor of the request being served, set with the event store it serves: every route
+# that calls `blocking` depends on the event store, so its calls run on the app's own threads.
+_executor: ContextVar[CommandExecutor] = ContextVar("command_executor")
+
+
 async def get_event_store(request: Request) -> PdmApplication:  # async: no thread hop per request
     domain: PdmApplication | None = request.app.state.domain
     if domain is None:
         raise ApiError(503, "event_store_unavailable", "the event store is not configured",
                        headers={"Retry-After": "5"})
+    _executor.set(command_executor(request.app.state))  # async dependency: the route's own context
     return domain
 
 
@@ -60,5 +67,6 @@ DomainDep = Annotated[PdmApplication, Depends(get_event_store)]
 
 
 async def blocking(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Domain calls block on PostgreSQL: off the event loop, or one slow save stalls every request."""
-    return await asyncio.to_thread(fn, *args, **kwargs)
+    """Domain calls block on PostgreSQL: off the event loop, or one slow save stalls every request;
+    and on the event store's bounded threads, or a burst of them stalls every other thread user."""
+    return await _executor.get().run(fn, *args, **kwargs)

@@ -17,6 +17,7 @@ from pdm.readmodels.queries import tracked_position
 from pdm.settings import Settings
 
 WAIT_S, POLL_S = 5.0, 0.05
+APPLICATION_NAME = "pdm-api-queries"  # pg_stat_activity tells this pool from the command side's
 After = Annotated[int | None, Query(ge=0, description="wait until the read model reached this "
                                                       "event-store position (a command's `position`)")]
 
@@ -25,10 +26,12 @@ class ReadPool:
     """A pool apart from the command side's, so a burst of queries never starves a command."""
 
     def __init__(self, settings: Settings) -> None:
-        pg = settings.postgres
+        pg, timeout_ms = settings.postgres, int(settings.api.query_timeout_s * 1000)
         self.pool = AsyncConnectionPool(
             pg.conninfo(), min_size=1, max_size=pg.pool_max_size, open=False,
-            kwargs={"options": f"-c search_path={pg.schema_name}", "autocommit": True})
+            kwargs={"options": f"-c search_path={pg.schema_name} -c statement_timeout={timeout_ms}",
+                    "autocommit": True, "application_name": APPLICATION_NAME})
+        self.wait_s = pg.pool_timeout_s  # then 503: a down or saturated database never hangs a query
         self._opened = False
 
     @asynccontextmanager
@@ -36,7 +39,7 @@ class ReadPool:
         if not self._opened:  # open() is idempotent and locked: concurrent first requests are safe
             await self.pool.open()  # no wait=True: a fill timeout under load closes the pool for good
             self._opened = True
-        async with self.pool.connection(timeout=5) as conn:
+        async with self.pool.connection(timeout=self.wait_s) as conn:
             yield conn
 
     async def close(self) -> None:

@@ -54,7 +54,7 @@ def model_of(settings: Settings, version: str) -> ScoringModel:
     if found is None:
         raise ModelUnavailableError(version)
     pg = settings.postgres
-    with connect(pg.conninfo(), pg.schema_name) as conn:
+    with connect(pg.conninfo(), pg.schema_name, application_name="pdm-api-explain") as conn:
         digests = [r[0] for r in conn.execute(
             "SELECT artifact_hash FROM model_artifacts WHERE artifact_hash LIKE %s", (found.group(1) + "%",))]
     if len(digests) != 1:

@@ -6,19 +6,21 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from pdm.api.responses import RowsResponse
 from pdm.api.routers._reads import After, ReadsDep, wait_for
 from pdm.readmodels import queries
 
 router = APIRouter(prefix="/v1/fleet", tags=["fleet"])
 
 
-@router.get("/summary")
-async def fleet_summary(reads: ReadsDep, after: After = None) -> dict[str, Any]:
-    """Counted from asset_health at query time: one GROUP BY over one row per asset."""
+@router.get("/summary", response_model=dict[str, Any])
+async def fleet_summary(reads: ReadsDep, after: After = None) -> RowsResponse:
+    """From the fleet_summary projection (one row per site and status), not counted per request."""
     async with reads.connection() as conn:
-        await wait_for(conn, "asset_health", after)
+        await wait_for(conn, "fleet_summary", after)
         rows = await queries.fleet_summary(conn)
     by_status: dict[str, int] = {}
     for row in rows:
         by_status[row["status"]] = by_status.get(row["status"], 0) + row["assets"]
-    return {"assets": sum(by_status.values()), "by_status": by_status, "by_site_and_status": rows}
+    total = sum(by_status.values())
+    return RowsResponse({"assets": total, "by_status": by_status, "by_site_and_status": rows})

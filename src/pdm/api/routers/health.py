@@ -11,7 +11,8 @@ from fastapi.responses import JSONResponse
 from pdm.api.deps import get_settings
 from pdm.infra import migrations
 from pdm.infra.broker import BrokerUnavailableError, check_kafka
-from pdm.infra.database import DatabaseUnavailableError
+from pdm.infra.database import DatabaseUnavailableError, named
+from pdm.infra.kafka import client_options
 from pdm.settings import Settings
 
 router = APIRouter(tags=["health"])
@@ -23,7 +24,17 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+READINESS = {"type": "object", "required": ["status", "checks"],
+             "properties": {"status": {"enum": ["ready", "unavailable"]},
+                            "checks": {"type": "object", "additionalProperties": {"type": "string"}}}}
+
+
+@router.get("/readyz", responses={
+    200: {"description": "broker and database reachable",
+          "content": {"application/json": {"schema": READINESS}}},
+    503: {"description": "a dependency is down; `checks` says which (with Retry-After)",
+          "content": {"application/json": {"schema": READINESS}}},
+})
 async def readyz(settings: Annotated[Settings, Depends(get_settings)]) -> JSONResponse:
     broker, database = await asyncio.gather(_broker_check(settings), _database_check(settings))
     checks = {"broker": broker, "database": database}
@@ -37,7 +48,8 @@ async def readyz(settings: Annotated[Settings, Depends(get_settings)]) -> JSONRe
 
 async def _broker_check(settings: Settings) -> str:
     try:
-        await check_kafka(str(settings.kafka.bootstrap_servers), CHECK_TIMEOUT_S)
+        options = client_options(settings.kafka)  # TLS and SASL as the publisher connects
+        await check_kafka(options.pop("bootstrap_servers"), CHECK_TIMEOUT_S, **options)
     except BrokerUnavailableError as exc:
         return str(exc)
     return "ok"
@@ -47,7 +59,8 @@ async def _database_check(settings: Settings) -> str:
     pg = settings.postgres
     try:
         _, pending = await asyncio.wait_for(
-            asyncio.to_thread(migrations.status, pg.conninfo(), pg.schema_name), CHECK_TIMEOUT_S
+            asyncio.to_thread(migrations.status, named(pg.conninfo(), "pdm-api-health"), pg.schema_name),
+            CHECK_TIMEOUT_S
         )
     except (TimeoutError, DatabaseUnavailableError) as exc:
         return str(exc) or "database check timed out"

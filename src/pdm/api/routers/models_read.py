@@ -6,16 +6,17 @@ from typing import Any, Literal
 
 from fastapi import APIRouter
 
+from pdm.api.responses import RowsResponse
 from pdm.api.routers._reads import After, ReadsDep, wait_for
 from pdm.readmodels import queries
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 
 
-@router.get("")
+@router.get("", response_model=dict[str, Any])
 async def list_models(reads: ReadsDep, after: After = None,
                       state: Literal["trained", "validated", "rejected", "retired"] | None = None,
-                      ) -> dict[str, Any]:
+                      ) -> RowsResponse:
     async with reads.connection() as conn:
         await wait_for(conn, "models", after)
-        return {"items": await queries.models(conn, state)}
+        return RowsResponse({"items": await queries.models(conn, state)})

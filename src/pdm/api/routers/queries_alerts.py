@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
 from pdm.api.errors import ApiError
+from pdm.api.responses import RowsResponse
 from pdm.api.routers._commands import DomainDep, blocking
 from pdm.api.routers._reads import After, ReadsDep, wait_for
 from pdm.readmodels import queries
@@ -22,8 +23,9 @@ Sev = Literal["warning", "critical", "emergency"]
 AS_OF_SCAN = 200
 
 
-@router.get("", responses={400: {"description": "`invalid_cursor`"},
-                           503: {"description": "`projection_lagging` (with Retry-After)"}})
+@router.get("", response_model=dict[str, Any],
+            responses={400: {"description": "`invalid_cursor`"},
+                       503: {"description": "`projection_lagging` (with Retry-After)"}})
 async def list_alerts(
     reads: ReadsDep, domain: DomainDep, after: After = None,
     state: Annotated[list[State] | None, Query()] = None,
@@ -33,18 +35,18 @@ async def list_alerts(
     raised_to: Annotated[AwareDatetime | None, Query(alias="to")] = None,
     as_of: AwareDatetime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50, cursor: str | None = None,
-) -> dict[str, Any]:
+) -> RowsResponse:
     """Newest first by (raised_at, alert_id); `cursor` is the opaque `next_cursor` of the page before."""
     filters = queries.AlertFilter(state, severity, asset_id, site, raised_from, raised_to)
     try:
         async with reads.connection() as conn:
             await wait_for(conn, "alerts", after)
             if as_of is not None:
-                return await _as_of(conn, domain, filters, as_of, limit, cursor)
+                return RowsResponse(await _as_of(conn, domain, filters, as_of, limit, cursor))
             rows, next_cursor = await queries.list_alerts(conn, filters, limit, cursor)
     except InvalidCursorError as exc:
         raise ApiError(400, "invalid_cursor", str(exc), {"cursor": cursor}) from None
-    return {"items": rows, "next_cursor": next_cursor}
+    return RowsResponse({"items": rows, "next_cursor": next_cursor})
 
 
 async def _as_of(conn: Any, domain: Any, filters: queries.AlertFilter, t: datetime, limit: int,
@@ -67,13 +69,14 @@ async def _as_of(conn: Any, domain: Any, filters: queries.AlertFilter, t: dateti
     return {"items": items, "next_cursor": next_cursor, "as_of": t}
 
 
-@router.get("/{alert_id}/timeline", responses={404: {"description": "`alert_not_found`"}})
-async def alert_timeline(alert_id: UUID, reads: ReadsDep, after: After = None) -> dict[str, Any]:
+@router.get("/{alert_id}/timeline", response_model=dict[str, Any],
+            responses={404: {"description": "`alert_not_found`"}})
+async def alert_timeline(alert_id: UUID, reads: ReadsDep, after: After = None) -> RowsResponse:
     """Every transition with who made it and their note, oldest first."""
     async with reads.connection() as conn:
         await wait_for(conn, "alert_timeline", after)
         rows = await queries.timeline(conn, alert_id)
     if not rows:
         raise ApiError(404, "alert_not_found", f"no alert {alert_id}", {"id": str(alert_id)})
-    return {"alert_id": alert_id, "transitions": rows}
+    return RowsResponse({"alert_id": alert_id, "transitions": rows})
 

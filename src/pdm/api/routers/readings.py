@@ -12,6 +12,7 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
+from pdm.api.admission import Budget, Hold
 from pdm.api.deps import get_publisher, get_settings
 from pdm.api.errors import ApiError
 from pdm.contracts import (
@@ -28,7 +29,6 @@ from pdm.ingest.publisher import ReadingPublisher
 from pdm.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["readings"])
-MAX_BODY_BYTES = 64 * 1024 * 1024
 RETRY_AFTER_S = "5"
 
 
@@ -43,13 +43,16 @@ class Accepted(BaseModel):
     responses={
         413: {"description": "too many readings or too large a body"},
         422: {"description": "invalid items: details lists (index, field, reason); nothing was published"},
-        503: {"description": "the broker did not acknowledge; retry after Retry-After seconds"},
+        503: {"description": "the broker did not acknowledge in time (`broker_unavailable`), or the API "
+                             "holds its limit of bodies in flight (`ingest_overloaded`); nothing was "
+                             "promised: retry the same body after Retry-After seconds"},
     },
 )
 async def post_readings(
     request: Request,
     settings: Annotated[Settings, Depends(get_settings)],
     publisher: Annotated[ReadingPublisher, Depends(get_publisher)],
+    budget: Annotated[Budget, Depends(get_ingest_budget)],
     backfill: Annotated[bool, Query(description="historical readings: archived with the backfill "
                                     "flag, scored like live ones, old alerts recorded, not paged")] = False,
 ) -> Accepted:
@@ -60,44 +63,78 @@ async def post_readings(
     `?backfill=true` is `pdm publish --backfill`: the batches are marked, and event times are
     checked against the backfill window, which the gate applies to them too.
     """
-    items = _parse_items(await _read_body(request), request.headers.get("content-type", ""))
-    if len(items) > settings.api.max_batch_readings:
-        raise ApiError(
-            413,
-            "batch_too_large",
-            f"{len(items)} readings; at most {settings.api.max_batch_readings} per request",
-        )
-    batches = _batches(items, publisher.max_batch, backfill)
-    try:
-        await publisher.publish_batches(batches)
-    except BrokerUnavailableError as exc:
-        raise ApiError(503, "broker_unavailable", str(exc), headers={"Retry-After": RETRY_AFTER_S}) from None
-    return Accepted(accepted=len(items))
+    with budget.hold() as hold:  # given back once answered: parsed items and batches die with it
+        body = await _read_body(request, settings.api.max_body_bytes, hold)
+        items = _parse_items(body, request.headers.get("content-type", ""))
+        if len(items) > settings.api.max_batch_readings:
+            raise ApiError(
+                413,
+                "batch_too_large",
+                f"{len(items)} readings; at most {settings.api.max_batch_readings} per request",
+            )
+        batches, accepted = _batches(items, publisher.max_batch, backfill), len(items)
+        del body, items  # while the broker acknowledges, only the columnar batches stay in memory
+        try:
+            await publisher.publish_batches(batches)
+        except BrokerUnavailableError as exc:
+            raise ApiError(503, "broker_unavailable", str(exc),
+                           headers={"Retry-After": RETRY_AFTER_S}) from None
+        return Accepted(accepted=accepted)
 
 
-async def _read_body(request: Request) -> bytes:
+async def get_ingest_budget(request: Request) -> Budget:
+    """One per process, built on first use from the settings (async: no thread hop)."""
+    budget = getattr(request.app.state, "ingest_budget", None)
+    if budget is None:
+        limit = request.app.state.settings.api.ingest_max_inflight_bytes
+        budget = request.app.state.ingest_budget = Budget(limit, "ingest_overloaded", "reading bytes")
+    return budget  # type: ignore[no-any-return]
+
+
+async def _read_body(request: Request, max_bytes: int, hold: Hold) -> bytes:
+    """Admission comes before the body is read: a declared length is taken from the budget up
+    front, so a refused request never had its body in memory; chunks beyond it are taken as they
+    arrive (chunked uploads declare nothing)."""
+    declared = _content_length(request)
+    if declared is not None:
+        if declared > max_bytes:
+            raise ApiError(413, "body_too_large", f"request body exceeds {max_bytes} bytes")
+        hold.take(declared)
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise ApiError(413, "body_too_large", f"request body exceeds {MAX_BODY_BYTES} bytes")
+        if len(body) > max_bytes:
+            raise ApiError(413, "body_too_large", f"request body exceeds {max_bytes} bytes")
+        if len(body) > hold.amount:
+            hold.take(len(body) - hold.amount)
     encoding = request.headers.get("content-encoding", "identity").lower()
     if encoding == "gzip":
-        return _gunzip(bytes(body))
+        data = _gunzip(bytes(body), max_bytes)
+        hold.take(len(data))
+        return data
     if encoding != "identity":
         raise ApiError(415, "unsupported_encoding", f"content-encoding {encoding!r}; use gzip or none")
     return bytes(body)
 
 
-def _gunzip(body: bytes) -> bytes:
+def _content_length(request: Request) -> int | None:
+    raw = request.headers.get("content-length")
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise ApiError(400, "invalid_content_length", f"content-length {raw[:40]!r} is not a number")
+    return int(raw)
+
+
+def _gunzip(body: bytes, max_bytes: int) -> bytes:
     """Bounded: a small gzip bomb cannot expand past the body limit."""
     decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
     try:
-        data = decompressor.decompress(body, MAX_BODY_BYTES + 1)
+        data = decompressor.decompress(body, max_bytes + 1)
     except (zlib.error, gzip.BadGzipFile) as exc:
         raise ApiError(400, "invalid_gzip", f"body is not valid gzip: {exc}") from None
-    if len(data) > MAX_BODY_BYTES or decompressor.unconsumed_tail:
-        raise ApiError(413, "body_too_large", f"decompressed body exceeds {MAX_BODY_BYTES} bytes")
+    if len(data) > max_bytes or decompressor.unconsumed_tail:
+        raise ApiError(413, "body_too_large", f"decompressed body exceeds {max_bytes} bytes")
     return data
 
 

@@ -6,20 +6,32 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
+from psycopg.rows import dict_row
 from pydantic import Field
 
+from pdm.alerting.history import plain
 from pdm.api.errors import ApiError
 from pdm.api.routers._commands import Accepted, Body, CallerDep, DomainDep, Name, blocking
-from pdm.domain.errors import InvalidRolloutPolicyError, RolloutConflictError, RolloutStateError
-from pdm.domain.rollout_policy import RolloutPolicy
+from pdm.api.routers._reads import After, ReadsDep, wait_for
+from pdm.domain.errors import (
+    InvalidRolloutPolicyError,
+    RolloutActiveError,
+    RolloutConflictError,
+    RolloutStateError,
+)
+from pdm.domain.rollout_policy import RolloutPolicy, RolloutState
 from pdm.domain.rollouts import Rollout
+from pdm.rollout.rows import COLUMNS
 from pdm.rollout.view import rollout_view
 
 router = APIRouter(prefix="/v1/rollouts", tags=["rollouts"])
+LIST_ROLLOUTS = (f"SELECT {', '.join(COLUMNS)} FROM rm_rollouts WHERE %(state)s::text IS NULL "
+                 "OR state = %(state)s ORDER BY started_at DESC, rollout_id LIMIT %(limit)s")
 Hash = Annotated[str, Field(pattern=r"^(sha256:)?[0-9a-f]{64}$")]
 REFUSALS: dict[int | str, dict[str, Any]] = {404: {"description": "unknown rollout (`rollout_not_found`)"},
-            409: {"description": "not allowed in its state (`rollout_state`, `rollout_conflict`)"},
+            409: {"description": "not allowed in its state (`rollout_state`, `rollout_conflict`), or "
+                         "another rollout is active (`rollout_active`, details name it)"},
             422: {"description": "bad body or policy (`invalid_rollout_policy`)"}}
 
 
@@ -52,7 +64,21 @@ async def start(body: StartBody, caller: CallerDep, domain: DomainDep) -> Rollou
                                   datetime.now(UTC), **caller.audit())
     except (InvalidRolloutPolicyError, RolloutConflictError) as exc:
         raise _refusal(exc) from None
+    except RolloutActiveError as exc:
+        raise ApiError(409, exc.code, str(exc), {"active_rollout_id": str(exc.active_rollout_id),
+                                                 "scope": exc.scope}) from None
     return RolloutAccepted(position=position, rollout_id=rollout_id)
+
+
+@router.get("")
+async def list_rollouts(reads: ReadsDep, after: After = None, state: RolloutState | None = None,
+                        limit: Annotated[int, Query(ge=1, le=200)] = 50) -> dict[str, Any]:
+    """Newest first, from the rollouts read model: state, candidate, baseline and each step's metrics."""
+    async with reads.connection() as conn:
+        await wait_for(conn, "rollouts", after)
+        cursor = conn.cursor(row_factory=dict_row)
+        await cursor.execute(LIST_ROLLOUTS, {"state": state and state.value, "limit": limit})
+        return {"items": [plain(row) for row in await cursor.fetchall()]}
 
 
 @router.get("/{rollout_id}", responses={404: REFUSALS[404]})
