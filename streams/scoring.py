@@ -23,7 +23,7 @@ from typing import Any
 
 import faust
 
-from pdm.contracts import ContractError, FrameV1, decode_message, topics
+from pdm.contracts import ContractError, FrameArrays, FrameV1, decode_arrays, topics
 from pdm.features import FeatureSet, IncompatibleStateError
 from pdm.logs import get_logger
 from pdm.scoring import AssetScoringState, MicroBatch, Outputs, encode, score_micro_batch
@@ -128,7 +128,7 @@ class Scorer:
         micro = MicroBatch(self.feature_set.channels)
         for raw in batch:
             try:
-                micro.add(decode_message(raw or b"", derive_ids=False))
+                micro.add(decode_arrays(raw or b""))
             except ContractError:
                 self.stats.undecodable += 1
         self.stats.frames += len(micro.frames)
@@ -146,7 +146,7 @@ class Scorer:
                 outputs.extend(encode_shadow(shadow))
         return [(self.readings, keys[asset], state) for asset, state in new_states.items()]
 
-    def _score_frames(self, frames: list[FrameV1], outputs: Outputs) -> list[Save]:
+    def _score_frames(self, frames: list[FrameV1 | FrameArrays], outputs: Outputs) -> list[Save]:
         """Keyed by asset id (all channels in one value), so the state sits on the asset's partition."""
         states = {f.asset_id: self.frames.load(f.asset_id.encode()) for f in frames}
         results, new_states = score_frame_batch(self.frame_model, states, frames)

@@ -9,7 +9,7 @@ from typing import Literal
 
 import orjson
 
-from pdm.contracts import FrameV1, ReadingBatchV1, decode_message
+from pdm.contracts import FrameV1, ReadingBatchV1, decode_arrays, decode_message
 from pdm.contracts.binary import encode_batch, encode_frame
 from pdm.features import time_window
 from pdm.scoring import MicroBatch, Outputs, ScoringModel, encode, score_micro_batch
@@ -88,7 +88,7 @@ def pure_rate(messages: Messages, readings: int) -> tuple[float, float]:
     started = time.perf_counter()
     batch = MicroBatch(model.feature_set.channels)
     for _, v in messages:
-        batch.add(decode_message(v))
+        batch.add(decode_arrays(v))
     results, _ = score_micro_batch(lambda _: model, {}, batch)
     out = Outputs()
     for r in results:
@@ -107,7 +107,7 @@ def pure_frame_rate(messages: Messages) -> tuple[float, float]:
     score_frame_batch(DEFAULT_FRAME_MODEL, {}, frames)
     core = samples / (time.perf_counter() - started)
     started = time.perf_counter()
-    again = [decode_message(v) for _, v in messages]
+    again = [decode_arrays(v) for _, v in messages]
     results, _ = score_frame_batch(DEFAULT_FRAME_MODEL, {}, again)  # type: ignore[arg-type]
     for r in results:
         encode_frames(r)

@@ -15,7 +15,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from pdm.bench._stream_data import CAPACITY, WINDOW_S, Messages
-from pdm.contracts import decode_message, topics
+from pdm.contracts import decode_arrays, topics
 from pdm.infra.kafka import client_options, ensure_topics
 from pdm.settings import KafkaSettings, Settings
 
@@ -57,7 +57,7 @@ async def raw_consume(kafka: KafkaSettings, expected: int) -> float:
             started = started or time.perf_counter()
             for part in batches.values():
                 for record in part:
-                    decode_message(record.value or b"")
+                    decode_arrays(record.value or b"")
                 seen += len(part)
     finally:
         await consumer.stop()

@@ -5,6 +5,7 @@ from pdm.contracts.batches import BATCH_SCHEMA, MAX_BATCH_ROWS, BatchArrays, Rea
 from pdm.contracts.decoding import (
     MAX_MESSAGE_BYTES,
     ReadingMessage,
+    decode_arrays,
     decode_message,
     decode_object,
     validate_readings,
@@ -25,7 +26,7 @@ from pdm.contracts.event_time import (
     event_time_mask,
 )
 from pdm.contracts.fields import format_event_time, from_epoch_ms, parse_event_time, to_epoch_ms
-from pdm.contracts.frames import FRAME_SCHEMA, FrameV1
+from pdm.contracts.frames import FRAME_SCHEMA, FrameArrays, FrameV1
 from pdm.contracts.grouping import group_into_batches
 from pdm.contracts.identity import anomaly_id, reading_id
 from pdm.contracts.readings import READING_SCHEMA, ReadingV1
@@ -43,6 +44,7 @@ __all__ = [
     "DeadLetterV1",
     "DeploymentV1",
     "EventTimePolicy",
+    "FrameArrays",
     "FrameV1",
     "Issue",
     "IssueV1",
@@ -54,6 +56,7 @@ __all__ = [
     "SourceOffsetV1",
     "anomaly_id",
     "check_event_time",
+    "decode_arrays",
     "decode_message",
     "decode_object",
     "event_time_mask",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Container, Iterable
 from functools import cached_property
 from hashlib import sha1
 from typing import Annotated, Final, Literal, NamedTuple
@@ -74,13 +75,9 @@ class ReadingBatchV1(BaseModel):
         if self.reading_ids is not None:
             _check_length("reading_ids", len(self.reading_ids), rows)
         for field in ("units", "quality"):
-            for name in getattr(self, field) or ():
-                if name not in self.channels:
-                    raise located_error(f"{field}.{name}", "no such channel in this batch")
+            check_known_channels(field, getattr(self, field), self.channels)
         self._check_quality_has_values()
-        empty = np.flatnonzero(np.isnan(self.arrays.values).all(axis=1))
-        if empty.size:
-            raise located_error(f"ts[{int(empty[0])}]", "this row has no channel values")
+        check_rows_have_values(self.arrays.values)
         return self
 
     def _check_quality_has_values(self) -> None:
@@ -188,3 +185,17 @@ def _check_cells(rows: int, channels: int) -> None:
 def _check_length(field: str, length: int, rows: int) -> None:
     if length != rows:
         raise located_error(field, f"has {length} entries but ts has {rows}")
+
+
+def check_known_channels(field: str, names: Iterable[str] | None, channels: Container[str]) -> None:
+    """Units and quality name only channels the batch has."""
+    for name in names or ():
+        if name not in channels:
+            raise located_error(f"{field}.{name}", "no such channel in this batch")
+
+
+def check_rows_have_values(values: np.ndarray) -> None:
+    """Every row of a batch (rows x channels, NaN for no value) has at least one value."""
+    empty = np.flatnonzero(np.isnan(values).all(axis=1))
+    if empty.size:
+        raise located_error(f"ts[{int(empty[0])}]", "this row has no channel values")

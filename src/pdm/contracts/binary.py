@@ -37,10 +37,17 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
-from pdm.contracts.batches import BATCH_SCHEMA, MAX_BATCH_ROWS, BatchArrays, ReadingBatchV1
+from pdm.contracts.batches import (
+    BATCH_SCHEMA,
+    MAX_BATCH_ROWS,
+    BatchArrays,
+    ReadingBatchV1,
+    check_known_channels,
+    check_rows_have_values,
+)
 from pdm.contracts.errors import MESSAGE_FIELD, ContractError
 from pdm.contracts.fields import MAX_CHANNELS, MAX_EPOCH_MS, AssetId, ChannelName, EventTime, to_epoch_ms
-from pdm.contracts.frames import FRAME_SCHEMA, MAX_FRAME_SAMPLES, FrameV1, SampleRate
+from pdm.contracts.frames import FRAME_SCHEMA, MAX_FRAME_SAMPLES, FrameArrays, FrameV1, SampleRate
 from pdm.contracts.identity import frame_id
 from pdm.contracts.readings import Quality, Revision, Unit
 
@@ -86,6 +93,12 @@ class _FrameHeader(BaseModel):
     samples: Annotated[int, Field(strict=True, ge=1, le=MAX_FRAME_SAMPLES)]
     unit: Unit | None = None
     frame_id: UUID | None = None
+
+
+_HEADER_MODELS: Final[dict[bytes, type[BaseModel]]] = {_KIND_BATCH: _BatchHeader, _KIND_FRAME: _FrameHeader}
+_HEADER_CACHE: dict[bytes, Any] = {}
+_HEADER_CACHE_SIZE: Final = 4096
+_CACHED_HEADER_BYTES: Final = 1024  # bounds the cache's memory; quality headers (per row) are never kept
 
 
 def is_binary(raw: bytes) -> bool:
@@ -137,36 +150,75 @@ def _pad(data: bytes) -> bytes:
 
 def decode_binary(raw: bytes) -> ReadingBatchV1 | FrameV1:
     """Validate a binary message; raises only ContractError, like `decode_message`."""
+    kind, head, body = _parts(raw)
+    if kind == _KIND_BATCH:
+        return _batch_model(head, _batch_arrays(head, body), body)
+    return _frame_model(head, _frame_samples(head, body))
+
+
+def decode_binary_arrays(raw: bytes) -> BatchArrays | FrameArrays | ReadingBatchV1:
+    """`decode_binary` for a consumer of arrays (the scorer): it accepts and rejects exactly the
+    same messages, but returns the arrays without the contract model's Python lists (most of a
+    model's decode) or derived ids. A batch with units or quality, whose checks read the model,
+    comes back as the model."""
+    kind, head, body = _parts(raw)
+    if kind == _KIND_FRAME:
+        return FrameArrays(head.asset_id, head.channel, head.ts_start, head.sample_rate_hz,
+                           _frame_samples(head, body))
+    arrays = _batch_arrays(head, body)
+    if head.quality:
+        return _batch_model(head, arrays, body)
+    try:  # the checks of the model's `_check_shape` that a batch without quality can fail
+        check_known_channels("units", head.units, head.channels)
+        if not _all_finite(arrays.values):
+            check_rows_have_values(arrays.values)
+    except (ValueError, PydanticCustomError) as exc:
+        raise _as_contract_error(exc) from None
+    return arrays
+
+
+def _parts(raw: bytes) -> tuple[bytes, Any, memoryview]:
+    """(kind, validated header, arrays) of a binary message."""
     if len(raw) < _PREFIX.size:
         raise _whole("binary message is shorter than its prefix")
     _, version, kind, size = _PREFIX.unpack_from(raw)
     if version != VERSION:
         raise _whole(f"binary format version {version}; this decoder reads {VERSION}")
+    if kind not in _HEADER_MODELS:
+        raise _whole(f"unknown binary message kind {kind!r}; expected b'b' or b'f'")
     if size > MAX_HEADER_BYTES or _PREFIX.size + size > len(raw):
         raise _whole(f"binary header of {size} bytes does not fit the message")
+    body = memoryview(raw)[_PREFIX.size + size + (-(_PREFIX.size + size) % 8):]
+    return kind, _header(kind, raw[_PREFIX.size:_PREFIX.size + size]), body
+
+
+def _header(kind: bytes, text: bytes) -> Any:
+    """A producer sends the same header again and again (same asset, rows and channels), so a
+    validated header is kept by its bytes: validation is a third of a small batch's decode.
+    Validated headers are frozen and shared by the messages that sent them."""
+    key = kind + text
+    cached = _HEADER_CACHE.get(key)
+    if cached is not None:
+        return cached
     try:
-        header = orjson.loads(raw[_PREFIX.size:_PREFIX.size + size])
+        header = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
         raise _whole(f"binary header is not valid UTF-8 JSON: {exc}") from None
     if not isinstance(header, dict):
         raise _whole("binary header must be a JSON object")
-    body = memoryview(raw)[_PREFIX.size + size + (-(_PREFIX.size + size) % 8):]
-    if kind == _KIND_BATCH:
-        return _decode_batch(header, body)
-    if kind == _KIND_FRAME:
-        return _decode_frame(header, body)
-    raise _whole(f"unknown binary message kind {kind!r}; expected b'b' or b'f'")
-
-
-def _validated(model: type[BaseModel], header: dict[str, Any]) -> Any:
     try:
-        return model.model_validate(header)
+        validated = _HEADER_MODELS[kind].model_validate(header)
     except ValidationError as exc:
         raise ContractError.from_validation_error(exc) from None
+    if len(key) <= _CACHED_HEADER_BYTES and getattr(validated, "quality", None) is None:
+        if len(_HEADER_CACHE) >= _HEADER_CACHE_SIZE:
+            _HEADER_CACHE.clear()
+        _HEADER_CACHE[key] = validated
+    return validated
 
 
-def _decode_batch(header: dict[str, Any], body: memoryview) -> ReadingBatchV1:
-    head: _BatchHeader = _validated(_BatchHeader, header)
+def _batch_arrays(head: _BatchHeader, body: memoryview) -> BatchArrays:
+    """The arrays of a batch, checked: size, event times, no infinities."""
     rows, width = head.rows, len(head.channels)
     if rows * width > 200_000:  # the JSON contract's cell limit, checked before reading any array
         raise ContractError.single("channels", f"{rows} rows x {width} channels is too many; split the batch")
@@ -175,32 +227,37 @@ def _decode_batch(header: dict[str, Any], body: memoryview) -> ReadingBatchV1:
     ts = np.frombuffer(body, "<i8", rows).astype(np.int64, copy=False)
     values = np.frombuffer(body, "<f8", rows * width, rows * 8).reshape(rows, width)
     values = values.astype(np.float64, copy=False)
-    bad_ts = np.flatnonzero((ts < 0) | (ts > MAX_EPOCH_MS))
-    if bad_ts.size:
+    if ts.view(np.uint64).max() > MAX_EPOCH_MS:  # a negative time is a huge unsigned one
+        bad_ts = np.flatnonzero((ts < 0) | (ts > MAX_EPOCH_MS))
         raise ContractError.single(f"ts[{int(bad_ts[0])}]", f"must be epoch ms in [0, {MAX_EPOCH_MS}]")
-    infinite = np.argwhere(np.isinf(values))
-    if infinite.size:
-        row, column = (int(i) for i in infinite[0])
-        raise ContractError.single(f"channels.{head.channels[column]}[{row}]",
-                            _FINITE)
+    if not _all_finite(values):
+        infinite = np.argwhere(np.isinf(values))
+        if infinite.size:
+            row, column = (int(i) for i in infinite[0])
+            raise ContractError.single(f"channels.{head.channels[column]}[{row}]", _FINITE)
+    ts.flags.writeable = values.flags.writeable = False
+    return BatchArrays(head.asset_id, ts, tuple(head.channels), values, head.revision, head.backfill)
+
+
+def _batch_model(head: _BatchHeader, arrays: BatchArrays, body: memoryview) -> ReadingBatchV1:
+    rows, width = head.rows, len(head.channels)
     ids = None
     if head.reading_ids:
         raw_ids = bytes(body[rows * 8 * (1 + width):rows * 8 * (1 + width) + rows * 16])
         ids = [UUID(bytes=raw_ids[i:i + 16]) for i in range(0, len(raw_ids), 16)]
+    values = arrays.values
     nulls = np.isnan(values)
     columns = values.T.tolist()
     if nulls.any():
         columns = [[None if null else v for v, null in zip(column, flags, strict=True)]
                    for column, flags in zip(columns, nulls.T.tolist(), strict=True)]
     batch = ReadingBatchV1.model_construct(
-        schema_id=BATCH_SCHEMA, asset_id=head.asset_id, ts=ts.tolist(),
+        schema_id=BATCH_SCHEMA, asset_id=head.asset_id, ts=arrays.ts_ms.tolist(),
         channels=dict(zip(head.channels, columns, strict=True)), reading_ids=ids, units=head.units,
         quality=head.quality, revision=head.revision, backfill=head.backfill)
-    ts.flags.writeable = values.flags.writeable = False
     # The arrays the stream worker reads, without going through lists: model_construct left the
     # cached property empty, and validation below reads this same instance.
-    batch.__dict__["arrays"] = BatchArrays(head.asset_id, ts, tuple(head.channels), values,
-                                           head.revision, head.backfill)
+    batch.__dict__["arrays"] = arrays
     try:
         batch._check_shape()
     except (ValueError, PydanticCustomError) as exc:
@@ -208,21 +265,28 @@ def _decode_batch(header: dict[str, Any], body: memoryview) -> ReadingBatchV1:
     return batch
 
 
-def _decode_frame(header: dict[str, Any], body: memoryview) -> FrameV1:
-    head: _FrameHeader = _validated(_FrameHeader, header)
+def _frame_samples(head: _FrameHeader, body: memoryview) -> np.ndarray:
     _check_body_size(body, head.samples * 8)
     samples = np.frombuffer(body, "<f8", head.samples).astype(np.float64, copy=False)
-    infinite = np.flatnonzero(~np.isfinite(samples))
-    if infinite.size:
+    if not _all_finite(samples):
+        infinite = np.flatnonzero(~np.isfinite(samples))
         raise ContractError.single(f"samples[{int(infinite[0])}]", _FINITE)
+    samples.flags.writeable = False
+    return samples
+
+
+def _frame_model(head: _FrameHeader, samples: np.ndarray) -> FrameV1:
     derived = head.frame_id or frame_id(head.asset_id, head.channel, head.ts_start, head.sample_rate_hz,
                                          hashlib.sha256(samples.tobytes()).hexdigest())
     frame = FrameV1.model_construct(
         schema_id=FRAME_SCHEMA, asset_id=head.asset_id, channel=head.channel, ts_start=head.ts_start,
         sample_rate_hz=head.sample_rate_hz, samples=samples.tolist(), unit=head.unit, frame_id=derived)
-    samples.flags.writeable = False
     frame.__dict__["array"] = samples  # FrameV1's cached array, without a round trip through the list
     return frame
+
+
+def _all_finite(values: np.ndarray) -> bool:
+    return bool(np.isfinite(values).all())
 
 
 def _check_body_size(body: memoryview, expected: int) -> None:

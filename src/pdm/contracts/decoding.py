@@ -10,11 +10,11 @@ import numpy as np
 import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from pdm.contracts.batches import BATCH_SCHEMA, ReadingBatchV1
-from pdm.contracts.binary import decode_binary, is_binary
+from pdm.contracts.batches import BATCH_SCHEMA, BatchArrays, ReadingBatchV1
+from pdm.contracts.binary import decode_binary, decode_binary_arrays, is_binary
 from pdm.contracts.errors import MESSAGE_FIELD, ContractError, ItemError
 from pdm.contracts.event_time import DEFAULT_POLICY, EventTimePolicy, check_event_time, event_time_mask
-from pdm.contracts.frames import FRAME_SCHEMA, FrameV1
+from pdm.contracts.frames import FRAME_SCHEMA, FrameArrays, FrameV1
 from pdm.contracts.grouping import group_into_batches
 from pdm.contracts.readings import READING_SCHEMA, ReadingV1, UnidentifiedReading
 
@@ -37,12 +37,31 @@ def decode_message(raw: bytes, *, derive_ids: bool = True) -> ReadingMessage:
     reading sent without an id keeps `reading_id` None (every check still runs): for a
     consumer that never reads ids, such as the scorer, deriving one is half the decode.
     """
+    _check_size(raw)
+    if is_binary(raw):
+        return decode_binary(raw)
+    return _decode_json(raw, derive_ids)
+
+
+def decode_arrays(raw: bytes) -> ReadingMessage | BatchArrays | FrameArrays:
+    """`decode_message` for a consumer that reads only numbers (the scorer): it accepts and
+    rejects exactly the same messages, but a binary batch or frame comes back as its arrays,
+    without the contract model's Python lists (most of the model's decode), and single readings
+    without derived ids."""
+    _check_size(raw)
+    if is_binary(raw):
+        return decode_binary_arrays(raw)
+    return _decode_json(raw, derive_ids=False)
+
+
+def _check_size(raw: bytes) -> None:
     if len(raw) > MAX_MESSAGE_BYTES:
         raise ContractError.single(
             MESSAGE_FIELD, f"message is {len(raw)} bytes; the limit is {MAX_MESSAGE_BYTES}"
         )
-    if is_binary(raw):
-        return decode_binary(raw)
+
+
+def _decode_json(raw: bytes, derive_ids: bool) -> ReadingMessage:
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 from functools import cached_property
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, NamedTuple
 from uuid import UUID
 
 import numpy as np
@@ -20,6 +20,16 @@ MAX_FRAME_SAMPLES: Final = 65_536
 MAX_SAMPLE_RATE_HZ: Final = 1_000_000.0
 
 SampleRate = Annotated[float, Field(strict=True, gt=0.0, le=MAX_SAMPLE_RATE_HZ, allow_inf_nan=False)]
+
+
+class FrameArrays(NamedTuple):
+    """A frame as a consumer of samples reads it (the scorer): no list of samples, no id."""
+
+    asset_id: str
+    channel: str
+    ts_start: datetime
+    sample_rate_hz: float
+    array: np.ndarray  # float64, read-only
 
 
 class FrameV1(BaseModel):

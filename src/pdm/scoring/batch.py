@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pdm.contracts import FrameV1, ReadingBatchV1, ReadingV1
+from pdm.contracts import BatchArrays, FrameArrays, FrameV1, ReadingBatchV1, ReadingV1
 from pdm.scoring.model import ScoringModel
 from pdm.scoring.pipeline import AssetResult, score_asset
 from pdm.scoring.state import AssetScoringState
@@ -42,12 +42,14 @@ class MicroBatch:
         self._index = {name: i for i, name in enumerate(self.channels)}
         self._columns: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
         self._parts: dict[str, _AssetParts] = {}
-        self.frames: list[FrameV1] = []
+        self.frames: list[FrameV1 | FrameArrays] = []
         """Waveforms, in arrival order: scored by `pdm.scoring.frame_batch`."""
 
-    def add(self, message: ReadingV1 | ReadingBatchV1 | FrameV1) -> None:
-        if isinstance(message, ReadingBatchV1):
+    def add(self, message: ReadingV1 | ReadingBatchV1 | FrameV1 | BatchArrays | FrameArrays) -> None:
+        if isinstance(message, BatchArrays):
             self._add_batch(message)
+        elif isinstance(message, ReadingBatchV1):
+            self._add_batch(message.arrays)
         elif isinstance(message, ReadingV1):
             parts = self._parts.setdefault(message.asset_id, _AssetParts())
             nan, given = float("nan"), message.values
@@ -56,12 +58,11 @@ class MicroBatch:
         else:
             self.frames.append(message)
 
-    def _add_batch(self, message: ReadingBatchV1) -> None:
-        arrays = message.arrays
+    def _add_batch(self, arrays: BatchArrays) -> None:
         source, target = self._mapping(arrays.channels)
         values = np.full((len(arrays.ts_ms), len(self.channels)), np.nan)
         values[:, target] = arrays.values[:, source]
-        parts = self._parts.setdefault(message.asset_id, _AssetParts())
+        parts = self._parts.setdefault(arrays.asset_id, _AssetParts())
         parts.flush_singles()
         parts.ts.append(arrays.ts_ms)
         parts.values.append(values)

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from pdm.contracts import AnomalyV1, FrameV1, ScoreV1, to_epoch_ms
+from pdm.contracts import AnomalyV1, FrameArrays, FrameV1, ScoreV1, to_epoch_ms
 from pdm.scoring.frames import (
     FRAME_KIND,
     AssetFrameState,
@@ -19,14 +19,14 @@ from pdm.scoring.frames import (
 from pdm.scoring.outputs import Outputs, feature_message
 
 
-def frame_features(model: FrameModel, frames: Sequence[FrameV1]) -> np.ndarray:
+def frame_features(model: FrameModel, frames: Sequence[FrameV1 | FrameArrays]) -> np.ndarray:
     """One row per frame, in input order; frames of equal length and rate share one FFT call.
 
     Each frame's row depends on that frame alone, so grouping never changes a bit.
     """
     groups: dict[tuple[int, float], list[int]] = defaultdict(list)
     for i, frame in enumerate(frames):
-        groups[(len(frame.samples), frame.sample_rate_hz)].append(i)
+        groups[(len(frame.array), frame.sample_rate_hz)].append(i)
     rows = np.empty((len(frames), len(model.feature_names)))
     for (_, rate), members in groups.items():
         rows[members] = model.features(np.stack([frames[i].array for i in members]), rate)
@@ -34,7 +34,8 @@ def frame_features(model: FrameModel, frames: Sequence[FrameV1]) -> np.ndarray:
 
 
 def score_frame_batch(
-    model: FrameModel, states: Mapping[str, AssetFrameState | None], frames: Sequence[FrameV1]
+    model: FrameModel, states: Mapping[str, AssetFrameState | None],
+    frames: Sequence[FrameV1 | FrameArrays],
 ) -> tuple[list[FrameResult], dict[str, AssetFrameState]]:
     """Every (asset, channel) once, frames in arrival order; returns results and each asset's new state."""
     rows = frame_features(model, frames)

@@ -2,6 +2,7 @@
 
 import contextlib
 import struct
+from collections.abc import Callable
 from uuid import uuid4
 
 import numpy as np
@@ -10,7 +11,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pdm.contracts import ContractError, FrameV1, ReadingBatchV1, decode_message, decode_object
+from pdm.contracts import (
+    BatchArrays,
+    ContractError,
+    FrameArrays,
+    FrameV1,
+    ReadingBatchV1,
+    decode_arrays,
+    decode_message,
+    decode_object,
+)
 from pdm.contracts.binary import MAGIC, encode_batch, encode_frame, is_binary
 from tests.unit.contracts.test_batches import T0
 from tests.unit.contracts.test_batches import batch as batch_payload
@@ -143,3 +153,91 @@ def test_any_valid_column_round_trips(column: list[float | None]) -> None:
     assert decoded.model_dump() == original.model_dump()
     assert decoded.ids() == original.ids()  # type: ignore[union-attr]
 
+
+
+def _refusal(decode: Callable[[bytes], object], raw: bytes) -> set[str] | None:
+    """The fields a decoder refuses `raw` for, or None when it accepts it."""
+    try:
+        decode(raw)
+    except ContractError as exc:
+        return {issue.field for issue in exc.issues}
+    return None
+
+
+def _with_values(values: list[list[float]], ts: list[int] | None = None) -> bytes:
+    raw = encode_batch(batch())
+    stamps = ts if ts is not None else [T0 + 1000 * i for i in range(len(values))]
+    body = np.array(stamps, "<i8").tobytes() + np.array(values, "<f8").tobytes()
+    return rebuilt(raw, {"rows": len(values)}, body)
+
+
+INVALID = {
+    "infinity": _with_values([[0.2, 70.0], [np.nan, np.inf], [0.4, np.nan]]),
+    "empty row": _with_values([[0.2, 70.0], [np.nan, np.nan], [0.4, np.nan]]),
+    "negative time": _with_values([[0.2, 70.0]] * 3, [T0, -5, T0]),
+    "far-future time": _with_values([[0.2, 70.0]] * 3, [T0, 2**62, T0]),
+    "unknown unit channel": rebuilt(encode_batch(batch()), {"units": {"nope": "degC"}}),
+    "bad asset": rebuilt(encode_batch(batch()), {"asset_id": "bad id!"}),
+    "short body": encode_batch(batch())[:-8],
+    "bad frame samples": rebuilt(encode_frame(frame()), body=np.full(64, np.inf, "<f8").tobytes()),
+    "unknown kind": encode_batch(batch())[:5] + b"x" + encode_batch(batch())[6:],
+}
+
+
+@pytest.mark.parametrize("name", INVALID)
+def test_the_array_decoder_refuses_what_the_model_decoder_refuses_for_the_same_field(name: str) -> None:
+    raw = INVALID[name]
+    refused = _refusal(decode_message, raw)
+    assert refused is not None
+    assert _refusal(decode_arrays, raw) == refused
+
+
+def test_the_array_decoder_returns_the_models_arrays() -> None:
+    plain, with_units = batch(), batch(units={"temp": "degC"})
+    for original in (plain, with_units):
+        arrays = decode_arrays(encode_batch(original))
+        assert isinstance(arrays, BatchArrays)
+        assert arrays.ts_ms.tolist() == original.arrays.ts_ms.tolist()
+        assert arrays.values.tobytes() == original.arrays.values.tobytes()
+        assert (arrays.asset_id, arrays.channels) == (original.asset_id, original.arrays.channels)
+    original_frame = frame()
+    decoded = decode_arrays(encode_frame(original_frame))
+    assert isinstance(decoded, FrameArrays)
+    assert decoded.array.tobytes() == original_frame.array.tobytes()
+    assert (decoded.asset_id, decoded.channel, decoded.ts_start, decoded.sample_rate_hz) == (
+        original_frame.asset_id, original_frame.channel, original_frame.ts_start, original_frame.sample_rate_hz)
+
+
+def test_a_batch_with_quality_codes_is_decoded_as_the_model_whose_checks_read_them() -> None:
+    raw = encode_batch(batch(quality={"vib": ["good", None, "bad"]}))
+    assert isinstance(decode_arrays(raw), ReadingBatchV1)
+    bad = rebuilt(raw, {"quality": {"vib": ["good", "bad", "bad"]}},
+                  body=np.array([T0, T0 + 1000, T0 + 2000], "<i8").tobytes()
+                  + np.array([[np.nan, 70.0], [0.3, 71.0], [0.4, np.nan]], "<f8").tobytes())
+    assert _refusal(decode_arrays, bad) == _refusal(decode_message, bad) == {"quality.vib[0]"}
+
+
+def test_a_refused_header_is_refused_again_and_a_cached_one_decodes_alike() -> None:
+    raw = INVALID["bad asset"]
+    assert _refusal(decode_message, raw) == _refusal(decode_message, raw) == {"asset_id"}
+    good = encode_batch(batch())
+    first, again = decode_message(good), decode_message(good)
+    assert first.model_dump() == again.model_dump()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.sampled_from([0.0, -1.5, 1e300, np.nan, np.inf, -np.inf]), min_size=2, max_size=2),
+                min_size=1, max_size=6),
+       st.lists(st.sampled_from([T0, 0, -1, 2**53, T0 + 7]), min_size=6, max_size=6),
+       st.sampled_from([None, {"temp": "degC"}, {"nope": "V"}]))
+def test_both_decoders_accept_and_refuse_the_same_batches(
+    values: list[list[float]], stamps: list[int], units: dict[str, str] | None,
+) -> None:
+    raw = _with_values(values, stamps[:len(values)])
+    if units is not None:
+        raw = rebuilt(raw, {"units": units})
+    refused = _refusal(decode_message, raw)
+    assert _refusal(decode_arrays, raw) == refused
+    if refused is None:
+        model, arrays = decode_message(raw), decode_arrays(raw)
+        assert arrays.values.tobytes() == model.arrays.values.tobytes()  # type: ignore[union-attr]
