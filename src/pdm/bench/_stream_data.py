@@ -51,13 +51,13 @@ def batch_messages(sim: Simulator, ticks: int, rows: int = 500, encoding: Encodi
     return out
 
 
-def frame_messages(sim: Simulator, per_asset: int, distinct: int = 8,
+def frame_messages(sim: Simulator, per_asset: int, distinct: int = 8, samples: int = FRAME_SAMPLES,
                    encoding: Encoding = "json") -> Messages:
-    """`per_asset` frames of 4096 samples per asset, one every 10 s; `distinct` waveforms reused
-    with new start times, because simulating a waveform costs more than scoring it."""
+    """`per_asset` frames of `samples` samples per asset, one every 10 s; `distinct` waveforms
+    reused with new start times, because simulating a waveform costs more than scoring it."""
     out = []
-    bases = {s.asset_id: [orjson.loads(sim.frame(s.asset_id, k * 10).to_json()) for k in range(distinct)]
-             for s in sim.assets}
+    bases = {s.asset_id: [orjson.loads(sim.frame(s.asset_id, k * 10, samples).to_json())
+                          for k in range(distinct)] for s in sim.assets}
     for k in range(per_asset):
         for spec in sim.assets:
             body = dict(bases[spec.asset_id][k % distinct], ts_start=sim.start_ms + k * FRAME_EVERY_MS)

@@ -48,12 +48,16 @@ class Plan:
     workers: int
     latency: bool
     encoding: Encoding
+    batch_rows: int = 500
+    frame_samples: int = FRAME_SAMPLES
 
 
 def stream(
     single_ticks: int = typer.Option(2_500, help="ticks of 16 assets sent as single-reading messages"),
-    batch_ticks: int = typer.Option(125_000, help="ticks of 16 assets sent as 500-row batch messages"),
-    frames: int = typer.Option(120, help="4096-sample frames per asset (16 assets)"),
+    batch_ticks: int = typer.Option(125_000, help="ticks of 16 assets sent as batch messages"),
+    batch_rows: int = typer.Option(500, min=1, max=10_000, help="readings per batch message"),
+    frames: int = typer.Option(120, help="frames per asset (16 assets)"),
+    frame_samples: int = typer.Option(FRAME_SAMPLES, min=64, max=65_536, help="samples per frame"),
     workers: int = typer.Option(2, min=1, max=8, help="also run batches and frames with N worker processes"),
     latency: bool = typer.Option(True, help="measure latency at half the single and batch rates"),
     encoding: str = typer.Option("binary", help="wire encoding of batch and frame messages: binary or json"),
@@ -66,7 +70,9 @@ def stream(
     """
     if encoding not in ("binary", "json"):
         raise typer.BadParameter(f"{encoding!r}: expected binary or json", param_hint="--encoding")
-    asyncio.run(_run(Plan(single_ticks, batch_ticks, frames, workers, latency, encoding)))  # type: ignore[arg-type]
+    plan = Plan(single_ticks, batch_ticks, frames, workers, latency, encoding, batch_rows,  # type: ignore[arg-type]
+                frame_samples)
+    asyncio.run(_run(plan))
 
 
 async def _run(plan: Plan) -> None:
@@ -78,7 +84,7 @@ async def _run(plan: Plan) -> None:
         batch_rate = await _batches(plan, bootstrap, base_dir, rows)
         await _frames(plan, bootstrap, base_dir, rows)
         if plan.latency:
-            for rows_per_message, rate in ((1, single_rate), (500, batch_rate)):
+            for rows_per_message, rate in ((1, single_rate), (plan.batch_rows, batch_rate)):
                 binary = plan.encoding == "binary" and rows_per_message > 1
                 p50, p99, n, sent = await live_latency(bootstrap, base_dir, rate / 2, rows_per_message,
                                                        binary=binary)
@@ -104,24 +110,25 @@ async def _singles(plan: Plan, bootstrap: str, base_dir: str, rows: list[Row]) -
 
 
 async def _batches(plan: Plan, bootstrap: str, base_dir: str, rows: list[Row]) -> float:
-    batches = batch_messages(_sim(), plan.batch_ticks, encoding=plan.encoding)
+    rows_per_message = plan.batch_rows
+    batches = batch_messages(_sim(), plan.batch_ticks, rows_per_message, encoding=plan.encoding)
     readings = plan.batch_ticks * ASSETS
     console.print(f"batch ({plan.encoding}): {len(batches)} messages = {readings} readings")
     core, full = best_of(3, lambda: pure_rate(batches, readings))
     raw_settings = phase_settings(bootstrap, base_dir)
     await publish(raw_settings.kafka, batches)
-    raw = await raw_consume(raw_settings.kafka, len(batches)) * 500
-    count = await worker_run(bootstrap, "count", batches, base_dir) * 500
+    raw = await raw_consume(raw_settings.kafka, len(batches)) * rows_per_message
+    count = await worker_run(bootstrap, "count", batches, base_dir) * rows_per_message
     rows += [Row("pure numpy features+scores (1 process, no Kafka, no decode)", core, note="best of 3"),
              Row("decode+features+scores+encode (1 process, no Kafka)", full, note="best of 3"),
              Row("raw aiokafka consume + decode, batch", raw),
              Row("faust agent that only counts, batch", count)]
     best = 0.0
     for n in sorted({1, plan.workers}):
-        scored = await _scored(rows, f"scoring agent, 500-row batches, {n} worker(s)", bootstrap,
-                               batches, base_dir, n, 500)
+        what = f"scoring agent, {rows_per_message}-row batches, {n} worker(s)"
+        scored = await _scored(rows, what, bootstrap, batches, base_dir, n, rows_per_message)
         if scored:
-            rows.append(Row(f"scoring agent, 500-row batches, {n} worker(s)", scored, "pure numpy",
+            rows.append(Row(what, scored, "pure numpy",
                             scored / core, f"{scored / full:.0%} of decode-inclusive"))
         best = scored if n == 1 else best
     return best
@@ -138,16 +145,17 @@ async def _scored(rows: list[Row], what: str, bootstrap: str, messages: Messages
 
 
 async def _frames(plan: Plan, bootstrap: str, base_dir: str, rows: list[Row]) -> None:
-    frames = frame_messages(_sim(), plan.frames_per_asset, encoding=plan.encoding)
-    console.print(f"frames ({plan.encoding}): {len(frames)} messages = {len(frames) * FRAME_SAMPLES} samples")
+    samples = plan.frame_samples
+    frames = frame_messages(_sim(), plan.frames_per_asset, samples=samples, encoding=plan.encoding)
+    console.print(f"frames ({plan.encoding}): {len(frames)} messages = {len(frames) * samples} samples")
     core, full = best_of(3, lambda: pure_frame_rate(frames))
     rows += [Row("pure numpy frame features+scores (1 process, no Kafka, no decode)", core,
                  note="samples/s, best of 3"),
              Row("frame decode+features+scores+encode (1 process, no Kafka)", full,
                  note="samples/s, best of 3")]
     for n in sorted({1, plan.workers}):
-        what = f"scoring agent, 4096-sample frames, {n} worker(s)"
-        scored = await _scored(rows, what, bootstrap, frames, base_dir, n, FRAME_SAMPLES)
+        what = f"scoring agent, {samples}-sample frames, {n} worker(s)"
+        scored = await _scored(rows, what, bootstrap, frames, base_dir, n, samples)
         if scored:
             note = f"samples/s; {scored / full:.0%} of decode-inclusive"
             rows.append(Row(what, scored, "pure numpy", scored / core, note))
