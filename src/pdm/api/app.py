@@ -74,6 +74,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_cors(app, settings)
     document_api_keys(app)
     document_error_responses(app)
+    readings.document_reading_schemas(app)
     app.include_router(health.router)
     # Queries first: routes are matched in order, and they are most of the traffic.
     for router in (queries_assets.router, queries_alerts.router, fleet.router, models_read.router):

@@ -126,13 +126,21 @@ def document_error_responses(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def add_refusals(responses: dict[Any, dict[str, Any]], refusals: dict[Any, str]) -> None:
+    """One status can carry several codes: a refusal's description is joined to the one there.
+    Idempotent: FastAPI caches the spec, and every `app.openapi()` call documents it again."""
+    for status, description in refusals.items():
+        response = responses.setdefault(status, {})
+        if description not in response.get("description", ""):
+            response["description"] = "; ".join(filter(None, (response.get("description"), description)))
+
+
 def _document_operation(method: str, operation: dict[str, Any]) -> None:
     responses: dict[str, Any] = operation.setdefault("responses", {})
-    if method in ("post", "put", "patch"):  # routes reading a raw body declare no requestBody
+    if method in ("post", "put", "patch"):  # FastAPI's spec has no answer for an unparsable body
         responses.setdefault("400", {"description": "unparsable body (`bad_request`, `invalid_json`)"})
     if operation.get("security"):
-        for status, description in KEY_REFUSALS.items():
-            responses.setdefault(status, {"description": description})
+        add_refusals(responses, KEY_REFUSALS)
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for status, response in responses.items():
         schema = response.get("content", {}).get("application/json", {}).get("schema", {})

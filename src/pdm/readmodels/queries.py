@@ -26,6 +26,8 @@ SELECT date_bin(make_interval(secs => %(step)s), bucket, TIMESTAMPTZ 'epoch') AS
 FROM rm_score_series WHERE asset_id = %(asset)s AND bucket >= %(from)s AND bucket < %(to)s
 GROUP BY 1 ORDER BY 1"""
 FLEET = "SELECT site, status, assets, open_alerts FROM rm_fleet_summary ORDER BY site, status"
+# The event store's table: the library names it after the application (`pdm`, see pdm.eventstore).
+LOG_HEAD = "SELECT max(notification_id) AS head FROM pdm_events"
 
 
 @dataclass(frozen=True)
@@ -125,3 +127,9 @@ async def fleet_summary(conn: AsyncConnection[Any]) -> Rows:
 async def tracked_position(conn: AsyncConnection[Any], projection: str) -> int:
     rows = await fetch(conn, "SELECT position FROM projection_tracking WHERE projection = %s", (projection,))
     return int(rows[0]["position"]) if rows else 0
+
+
+async def log_head(conn: AsyncConnection[Any]) -> int:
+    """The newest position the event log issued: one step down the notification-id index."""
+    rows = await fetch(conn, LOG_HEAD)
+    return int(rows[0]["head"] or 0)

@@ -12,14 +12,16 @@ from fastapi import Depends, Query, Request
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from pdm.api.errors import ApiError
-from pdm.readmodels.queries import tracked_position
+from pdm.api.errors import ApiError, add_refusals
+from pdm.readmodels.queries import log_head, tracked_position
 from pdm.settings import Settings
 
 WAIT_S, POLL_S = 5.0, 0.05
 APPLICATION_NAME = "pdm-api-queries"  # pg_stat_activity tells this pool from the command side's
 After = Annotated[int | None, Query(ge=0, description="wait until the read model reached this "
                                                       "event-store position (a command's `position`)")]
+AFTER_REFUSALS = {400: "`position_not_issued`: `after` is beyond the newest position the event log issued",
+                  503: "`projection_lagging` (with Retry-After): the read model has not reached `after`"}
 
 
 class ReadPool:
@@ -66,14 +68,29 @@ ReadsDep = Annotated[ReadPool, Depends(get_read_pool)]
 
 async def wait_for(conn: AsyncConnection[Any], projection: str, after: int | None,
                    timeout_s: float = WAIT_S) -> None:
-    """Bounded: a lagging projector answers 503 with Retry-After rather than hanging a request."""
+    """Bounded: a lagging projector answers 503 with Retry-After rather than hanging a request.
+    A position the log never issued is refused at once: no projector could ever reach it. The
+    log's head is read only when the projection is behind, so a caught-up query costs one read."""
     if after is None:
         return
     deadline = time.monotonic() + timeout_s
-    while (position := await tracked_position(conn, projection)) < after:
+    position = await tracked_position(conn, projection)
+    if position < after and after > (head := await log_head(conn)):
+        raise ApiError(400, "position_not_issued",
+                       f"`after` is {after}, but the event log has issued positions up to {head} only",
+                       {"field": "after", "after": after, "head": head})
+    while position < after:
         if time.monotonic() >= deadline:
             raise ApiError(503, "projection_lagging",
                            f"{projection} is at position {position}, not yet {after}",
                            {"projection": projection, "position": position, "after": after},
                            headers={"Retry-After": "1"})
         await asyncio.sleep(POLL_S)
+        position = await tracked_position(conn, projection)
+
+
+def after_responses(own: dict[int, dict[str, Any]] | None = None) -> dict[int | str, dict[str, Any]]:
+    """A query route's own documented refusals with what `?after=` may answer."""
+    responses: dict[int | str, dict[str, Any]] = {status: dict(r) for status, r in (own or {}).items()}
+    add_refusals(responses, AFTER_REFUSALS)
+    return responses

@@ -7,13 +7,13 @@ from typing import Any
 from fastapi import APIRouter
 
 from pdm.api.responses import RowsResponse
-from pdm.api.routers._reads import After, ReadsDep, wait_for
+from pdm.api.routers._reads import After, ReadsDep, after_responses, wait_for
 from pdm.readmodels import queries
 
 router = APIRouter(prefix="/v1/fleet", tags=["fleet"])
 
 
-@router.get("/summary", response_model=dict[str, Any])
+@router.get("/summary", response_model=dict[str, Any], responses=after_responses())
 async def fleet_summary(reads: ReadsDep, after: After = None) -> RowsResponse:
     """From the fleet_summary projection (one row per site and status), not counted per request."""
     async with reads.connection() as conn:

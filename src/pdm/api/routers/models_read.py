@@ -7,13 +7,13 @@ from typing import Any, Literal
 from fastapi import APIRouter
 
 from pdm.api.responses import RowsResponse
-from pdm.api.routers._reads import After, ReadsDep, wait_for
+from pdm.api.routers._reads import After, ReadsDep, after_responses, wait_for
 from pdm.readmodels import queries
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 
 
-@router.get("", response_model=dict[str, Any])
+@router.get("", response_model=dict[str, Any], responses=after_responses())
 async def list_models(reads: ReadsDep, after: After = None,
                       state: Literal["trained", "validated", "rejected", "retired"] | None = None,
                       ) -> RowsResponse:

@@ -12,7 +12,7 @@ from pydantic import AwareDatetime
 from pdm.api.errors import ApiError
 from pdm.api.responses import RowsResponse
 from pdm.api.routers._commands import DomainDep, blocking
-from pdm.api.routers._reads import After, ReadsDep, wait_for
+from pdm.api.routers._reads import After, ReadsDep, after_responses, wait_for
 from pdm.readmodels import queries
 from pdm.readmodels.cursors import InvalidCursorError, encode_cursor
 from pdm.readmodels.timetravel import alerts_as_of
@@ -24,8 +24,7 @@ AS_OF_SCAN = 200
 
 
 @router.get("", response_model=dict[str, Any],
-            responses={400: {"description": "`invalid_cursor`"},
-                       503: {"description": "`projection_lagging` (with Retry-After)"}})
+            responses=after_responses({400: {"description": "`invalid_cursor`"}}))
 async def list_alerts(
     reads: ReadsDep, domain: DomainDep, after: After = None,
     state: Annotated[list[State] | None, Query()] = None,
@@ -70,7 +69,7 @@ async def _as_of(conn: Any, domain: Any, filters: queries.AlertFilter, t: dateti
 
 
 @router.get("/{alert_id}/timeline", response_model=dict[str, Any],
-            responses={404: {"description": "`alert_not_found`"}})
+            responses=after_responses({404: {"description": "`alert_not_found`"}}))
 async def alert_timeline(alert_id: UUID, reads: ReadsDep, after: After = None) -> RowsResponse:
     """Every transition with who made it and their note, oldest first."""
     async with reads.connection() as conn:

@@ -10,7 +10,7 @@ from pydantic import AwareDatetime
 from pdm.api.errors import ApiError
 from pdm.api.responses import RowsResponse
 from pdm.api.routers._commands import DomainDep, blocking
-from pdm.api.routers._reads import After, ReadsDep, wait_for
+from pdm.api.routers._reads import After, ReadsDep, after_responses, wait_for
 from pdm.readmodels import queries
 from pdm.readmodels.timetravel import asset_health_as_of
 
@@ -21,7 +21,7 @@ HealthStatus = Literal["ok", "warning", "critical", "emergency", "decommissioned
 MAX_POINTS = 10_000
 
 
-@router.get("", response_model=dict[str, Any])
+@router.get("", response_model=dict[str, Any], responses=after_responses())
 async def list_assets(reads: ReadsDep, after: After = None, site: str | None = None,
                       status: HealthStatus | None = None, cursor: str | None = None,
                       limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> RowsResponse:
@@ -33,7 +33,7 @@ async def list_assets(reads: ReadsDep, after: After = None, site: str | None = N
     return RowsResponse({"items": rows[:limit], "next_cursor": rows[limit - 1]["asset_id"] if more else None})
 
 
-@router.get("/{asset_id}/health", response_model=dict[str, Any], responses=NOT_FOUND)
+@router.get("/{asset_id}/health", response_model=dict[str, Any], responses=after_responses(NOT_FOUND))
 async def health(asset_id: str, reads: ReadsDep, domain: DomainDep, after: After = None,
                  as_of: AwareDatetime | None = None) -> RowsResponse:
     """Live from the read model; with `as_of`, folded from the events recorded up to then."""

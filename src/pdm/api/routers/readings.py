@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 
 from pdm.api.admission import Budget, Hold
 from pdm.api.deps import get_publisher, get_settings
@@ -30,6 +31,15 @@ from pdm.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["readings"])
 RETRY_AFTER_S = "5"
+SCHEMAS = "#/components/schemas/"
+READINGS = {"type": "array", "items": {"$ref": f"{SCHEMAS}ReadingV1"}, "minItems": 1}
+# The route reads its raw body itself (bounded, gunzipped, NDJSON or JSON, then the columnar fast
+# path), so FastAPI derives no body from a parameter: the spec is told what the route accepts. A
+# JSON body is one reading or an array of them; batches and frames are refused as items.
+REQUEST_BODY = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": {"oneOf": [READINGS["items"], READINGS]}},
+    "application/x-ndjson": {"schema": {**READINGS, "description": "each reading on a line of its own"}},
+}}}
 
 
 class Accepted(BaseModel):
@@ -40,6 +50,7 @@ class Accepted(BaseModel):
     "/readings",
     status_code=202,
     response_model=Accepted,
+    openapi_extra=REQUEST_BODY,
     responses={
         413: {"description": "too many readings or too large a body"},
         422: {"description": "invalid items: details lists (index, field, reason); nothing was published"},
@@ -56,7 +67,7 @@ async def post_readings(
     backfill: Annotated[bool, Query(description="historical readings: archived with the backfill "
                                     "flag, scored like live ones, old alerts recorded, not paged")] = False,
 ) -> Accepted:
-    """Body: a JSON array of readings, or NDJSON (`application/x-ndjson`), optionally gzip.
+    """Body: a JSON reading or array of readings, or NDJSON (`application/x-ndjson`), optionally gzip.
 
     All or nothing: one invalid item rejects the whole batch with every problem listed.
     202 means the broker acknowledged every reading (acks=all), not merely that it was received.
@@ -80,6 +91,19 @@ async def post_readings(
             raise ApiError(503, "broker_unavailable", str(exc),
                            headers={"Retry-After": RETRY_AFTER_S}) from None
         return Accepted(accepted=accepted)
+
+
+def document_reading_schemas(app: FastAPI) -> None:
+    """The contract models the request body refers to, in the spec's components."""
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        spec: dict[str, Any] = original()
+        _, schemas = models_json_schema([(ReadingV1, "validation")], ref_template=SCHEMAS + "{model}")
+        spec.setdefault("components", {}).setdefault("schemas", {}).update(schemas["$defs"])
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 async def get_ingest_budget(request: Request) -> Budget:

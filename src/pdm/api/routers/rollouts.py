@@ -13,7 +13,7 @@ from pydantic import Field
 from pdm.alerting.history import plain
 from pdm.api.errors import ApiError
 from pdm.api.routers._commands import Accepted, Body, CallerDep, DomainDep, Name, blocking
-from pdm.api.routers._reads import After, ReadsDep, wait_for
+from pdm.api.routers._reads import After, ReadsDep, after_responses, wait_for
 from pdm.domain.errors import (
     InvalidRolloutPolicyError,
     RolloutActiveError,
@@ -70,7 +70,7 @@ async def start(body: StartBody, caller: CallerDep, domain: DomainDep) -> Rollou
     return RolloutAccepted(position=position, rollout_id=rollout_id)
 
 
-@router.get("")
+@router.get("", responses=after_responses())
 async def list_rollouts(reads: ReadsDep, after: After = None, state: RolloutState | None = None,
                         limit: Annotated[int, Query(ge=1, le=200)] = 50) -> dict[str, Any]:
     """Newest first, from the rollouts read model: state, candidate, baseline and each step's metrics."""
