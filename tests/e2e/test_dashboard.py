@@ -23,7 +23,7 @@ from pdm.settings import Settings
 from pdm.simulation import Simulator
 from tests.conftest import settings_env
 from tests.integration.conftest import WorkerProcess, wait_until
-from tests.integration.rollout.conftest import record_candidate
+from tests.integration.rollout.conftest import BASELINE, record_candidate
 from tests.integration.streaming.conftest import publish_history
 
 pytestmark = pytest.mark.e2e
@@ -107,8 +107,8 @@ def start_rollout(settings: Settings, base: str, headers: dict[str, str]) -> str
     domain = open_application(settings.postgres)
     candidate = record_candidate(domain, "pca-dashboard", alert_rate_per_asset_day=1.0, precision=0.8)
     domain.close()
-    body = {"candidate_version": candidate[0], "candidate_hash": candidate[1], "baseline_version": "novelty-v1",
-            "baseline_hash": "0" * 64, "policy": {"shadow_s": 600, "shadow_deadline_s": 900}}
+    body = {"candidate_version": candidate[0], "candidate_hash": candidate[1], "baseline_version": BASELINE[0],
+            "baseline_hash": BASELINE[1], "policy": {"shadow_s": 600, "shadow_deadline_s": 900}}
     rollout_id = str(httpx.post(base + "/v1/rollouts", json=body, headers=headers, timeout=10).json()["rollout_id"])
     wait_until(lambda: "validation" in ((get(base, headers, "/v1/rollouts") or {"items": [{}]})["items"] or [{}])[0]
                .get("steps", {}), 30, "the rollout validated and listed")

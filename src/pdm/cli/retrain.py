@@ -10,11 +10,12 @@ from uuid import UUID
 
 import typer
 
-from pdm.cli.common import err_console, fail
+from pdm.cli.common import err_console, fail, require_infrastructure
 from pdm.cli.replay import build_source, progress_bar
-from pdm.cli.rollout import parse_model, parse_policy
+from pdm.cli.rollout import parse_model, parse_policy, serving_now
 from pdm.domain.application import PdmApplication
-from pdm.domain.errors import DomainError
+from pdm.domain.errors import BaselineNotServingError, DomainError
+from pdm.domain.rollout_baseline import ServingModel
 from pdm.domain.rollouts import Rollout
 from pdm.eventstore import open_application
 from pdm.settings import Settings
@@ -47,7 +48,7 @@ def retrain(
     from_lineage: Annotated[str | None, Opt("--from-lineage", help="retrain a recorded version")] = None,
     dry_run: Annotated[bool, Opt("--dry-run", help="train and report, record nothing")] = False,
     rollout: Annotated[bool, Opt("--rollout", help="then start a rollout of it (needs --baseline)")] = False,
-    baseline: Annotated[str | None, Opt(help="VERSION@HASH serving now, for --rollout")] = None,
+    baseline: Annotated[str | None, Opt(help='VERSION@HASH serving "*" now, for --rollout')] = None,
     set_: Annotated[list[str], Opt("--set", help="rollout policy KEY=VALUE, repeatable")] = [],  # noqa: B006
     policy_file: Annotated[Path | None, Opt("--policy", help="JSON file of rollout policy fields")] = None,
 ) -> None:
@@ -55,7 +56,7 @@ def retrain(
 
     Example: [bold]pdm retrain --from 2026-10-01T00:00:00Z --to 2026-11-01T00:00:00Z --algorithm pca[/]
     Reproduce: [bold]pdm retrain --from-lineage 9f86d0…[/] (exit 1 if the hash differs)
-    Roll it out: [bold]pdm retrain --from … --to … --rollout --baseline novelty-v1@<hash> --set shadow_s=60[/]
+    Roll it out: [bold]pdm retrain --from … --to … --rollout --baseline contextual-drift-v1@<hash>[/]
     """
     if from_lineage:
         return _from_lineage(from_lineage)
@@ -64,6 +65,8 @@ def retrain(
     plan = _rollout_plan(rollout, baseline, set_, policy_file, dry_run)
     source = build_source(start, end, asset, "archive", None, None, False, False)
     settings = source.settings
+    if plan is not None:
+        _check_baseline(settings, plan[0])
     try:
         algo, hold = canonical_algorithm(algorithm), parse_span(holdout, "--holdout")
     except (ValueError, FaultSpecError) as exc:
@@ -84,7 +87,7 @@ def retrain(
         app.close()
         fail(f"{exc.code}: {exc}")
     try:
-        rollout_id = None if plan is None else _start_rollout(app, result, plan)
+        rollout_id = None if plan is None else _start_rollout(app, result, plan, serving_now(settings))
     finally:
         app.close()
     _report(result, position, rollout_id)
@@ -104,14 +107,24 @@ def _rollout_plan(rollout: bool, baseline: str | None, options: list[str], polic
     return parse_model(baseline, "--baseline"), parse_policy(options, policy_file)
 
 
+def _check_baseline(settings: Settings, baseline: tuple[str, str]) -> None:
+    """Before training, so a baseline that is not serving costs no replay. The start checks again:
+    a rollout finishing during the training may change what serves."""
+    require_infrastructure(settings, "kafka")
+    try:
+        serving_now(settings).require_baseline(*baseline)
+    except BaselineNotServingError as exc:
+        fail(f"--baseline: {exc} ({exc.code})", 1)
+
+
 def _start_rollout(app: PdmApplication, result: TrainingResult,
-                   plan: tuple[tuple[str, str], dict[str, Any]]) -> UUID:
+                   plan: tuple[tuple[str, str], dict[str, Any]], serving: ServingModel) -> UUID:
     """The id derives from the artifact, so rerunning the same training starts no second rollout."""
     digest, (baseline, policy) = result.fitted.artifact_hash, plan
     rollout_id = Rollout.id_for(digest, "retrain")
     try:
         app.start_rollout(rollout_id, f"trained-{digest[:12]}", digest, *baseline, policy, datetime.now(UTC),
-                          actor=ACTOR, correlation_id=f"retrain:{digest[:16]}")
+                          serving=serving, actor=ACTOR, correlation_id=f"retrain:{digest[:16]}")
     except DomainError as exc:
         fail(f"model version {digest} is recorded, but its rollout was refused: {exc} ({exc.code})", 1)
     return rollout_id

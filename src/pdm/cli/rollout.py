@@ -13,6 +13,7 @@ import typer
 
 from pdm.cli.common import fail, require_infrastructure, service_settings
 from pdm.domain.errors import DomainError, InvalidRolloutPolicyError
+from pdm.domain.rollout_baseline import ServingModel
 from pdm.domain.rollout_policy import RolloutPolicy
 from pdm.eventstore import open_application
 from pdm.logs import get_logger
@@ -51,12 +52,28 @@ def parse_model(text: str, option: str) -> tuple[str, str]:
     return version, digest
 
 
-def _run(action: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+def serving_now(settings: Settings) -> ServingModel:
+    """What serves the fleet (`"*"`) on pdm.deployments.v1 now; unreadable, a start fails (exit 1)."""
+    from pdm.infra.broker import BrokerUnavailableError
+    from pdm.rollout.serving import fleet_serving
+
+    try:
+        return asyncio.run(fleet_serving(settings.kafka))
+    except BrokerUnavailableError as exc:
+        fail(f"cannot check the baseline against what serves the fleet: {exc}", code=1)
+
+
+def _settings(needs: str) -> Settings:
     settings = service_settings("rollout")
-    require_infrastructure(settings, "postgres")
+    require_infrastructure(settings, needs)
+    return settings
+
+
+def _run(action: str, fn: Any, settings: Settings | None = None) -> Any:
+    settings = settings or _settings("postgres")
     domain = open_application(settings.postgres)
     try:
-        return fn(domain, *args, **kwargs)
+        return fn(domain)
     except DomainError as exc:
         fail(f"{action}: {exc} ({exc.code})", code=1)
     finally:
@@ -66,18 +83,21 @@ def _run(action: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
 @app.command()
 def start(
     candidate: Annotated[str, typer.Argument(help="VERSION@HASH of the candidate model")],
-    baseline: Annotated[str, typer.Option(help="VERSION@HASH of the model serving now")],
+    baseline: Annotated[str, typer.Option(help='VERSION@HASH of the model serving "*" now')],
     set_: Annotated[list[str], typer.Option("--set", help="policy field KEY=VALUE, repeatable")] = [],  # noqa: B006
     policy_file: Annotated[Path | None, typer.Option("--policy", help="JSON file of policy fields")] = None,
 ) -> None:
     """Start a rollout; the saga (`pdm saga`, part of `pdm up`) takes it from there.
 
-    Example: [bold]pdm rollout start pca-2@3f…a9 --baseline novelty-v1@00…00 --set shadow_s=600[/]
+    Example: [bold]pdm rollout start pca-2@3f…a9 --baseline contextual-drift-v1@00…00 --set shadow_s=600[/]
     """
     cand, base = parse_model(candidate, "CANDIDATE"), parse_model(baseline, "--baseline")
     policy, rollout_id = parse_policy(set_, policy_file), uuid4()
+    settings = _settings("both")
+    serving = serving_now(settings)
     _run("start", lambda d: d.start_rollout(rollout_id, *cand, *base, policy, datetime.now(UTC),
-                                            correlation_id=f"cli:{rollout_id}", **WHO))
+                                            serving=serving, correlation_id=f"cli:{rollout_id}", **WHO),
+         settings)
     typer.echo(json.dumps({"rollout_id": str(rollout_id)}))
 
 

@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from pdm.domain.alerts import Severity
 from pdm.domain.assets import ChannelSpec
 from pdm.domain.model_versions import Lineage
+from pdm.domain.rollout_baseline import ServingModel
 from pdm.domain.rollout_policy import DEFAULT_ROLLOUT_POLICY
 from pdm.domain.silences import SilenceScope
 from pdm.domain.timers import Timer
@@ -175,6 +176,7 @@ class StartRollout(Command):
     baseline_hash: Annotated[str, Field(pattern=r"^(sha256:)?[0-9a-f]{64}$")]
     policy: dict[str, Any] = Field(default_factory=DEFAULT_ROLLOUT_POLICY.as_data)
     at: AwareDatetime
+    serving: ServingModel = Field(description='what serves "*" now, as the caller read it')
 
 
 class AbortRollout(Command):

@@ -183,5 +183,18 @@ class RolloutActiveError(DomainError):
         self.scope = scope
 
 
+class BaselineNotServingError(DomainError):
+    """The baseline a rollout names is not the model serving the fleet (`"*"`) as it starts."""
+
+    code = "baseline_not_serving"
+
+    def __init__(self, serving: tuple[str, str | None], baseline: tuple[str, str]) -> None:
+        served = f"{serving[0]}@{serving[1]} is" if serving[1] else \
+            f"the built-in {serving[0]} is (name it with any hash)"
+        super().__init__(f"baseline {baseline[0]}@{baseline[1]} is not serving the fleet (\"*\"): {served}")
+        self.serving = serving
+        self.baseline = baseline
+
+
 class InvalidRolloutPolicyError(DomainError):
     code = "invalid_rollout_policy"

@@ -14,6 +14,7 @@ from pdm.domain.errors import (
     RolloutNotFoundError,
     RolloutStateError,
 )
+from pdm.domain.rollout_baseline import ServingModel
 from pdm.domain.rollout_policy import RolloutPolicy
 from pdm.domain.rollout_scope import FLEET_SCOPE, RolloutScope
 from pdm.domain.rollout_steps import Record
@@ -34,10 +35,16 @@ class RolloutService(StoreApplication):
         policy: Mapping[str, Any],
         at: datetime,
         *,
+        serving: ServingModel,
         actor: str,
         correlation_id: str,
     ) -> int:
-        """Idempotent on the rollout id: the same start again adds nothing, a different one is refused."""
+        """Idempotent on the rollout id: the same start again adds nothing, a different one is refused.
+
+        A new rollout's baseline must be `serving`, what serves the fleet now; the caller reads it
+        (the domain does no I/O). A repeated start is not checked again: its rollout may have
+        promoted its candidate since.
+        """
         parsed = RolloutPolicy.from_data(policy)
         candidate, baseline = (candidate_version, candidate_hash), (baseline_version, baseline_hash)
         if candidate_hash.removeprefix("sha256:") == baseline_hash.removeprefix("sha256:"):
@@ -49,6 +56,7 @@ class RolloutService(StoreApplication):
                 if not known.same_start(candidate, baseline, parsed):
                     raise RolloutConflictError(f"rollout {rollout_id} was started differently")
                 return self.position()
+            serving.require_baseline(*baseline)
             scope = self._claim_scope(rollout_id, at, audit)
             rollout = Rollout(rollout_id, *candidate, *baseline, parsed.as_data(), at=at, **audit.fields)
             try:

@@ -16,13 +16,19 @@ from aiokafka import AIOKafkaConsumer
 from pdm.contracts import DeploymentV1, ScoreV1, topics
 from pdm.domain.application import PdmApplication
 from pdm.domain.model_versions import Lineage
+from pdm.domain.rollout_baseline import ServingModel
+from pdm.domain.rollout_steps import FLEET_KEY
 from pdm.infra import kafka as kafka_clients
 from pdm.rollout.kafka import SAGA_TOPICS, SHADOW_SCORES
+from pdm.scoring import DEFAULT_VERSION
 from pdm.settings import Settings
 from tests.integration.alerting.conftest import domain, event_store
 from tests.integration.conftest import ServiceProcess
+from tests.integration.streaming.test_shadow_through_worker import publish
 
-BASELINE = ("novelty-v1", hashlib.sha256(b"novelty-v1").hexdigest())
+BASELINE = (DEFAULT_VERSION, "0" * 64)
+"""What serves "*" while no deployment names another: the built-in model, named with any hash."""
+SERVING = ServingModel(DEFAULT_VERSION)
 ASSETS = tuple(f"pump-{n}" for n in range(6))
 FAST = {"shadow_s": 2, "shadow_deadline_s": 30, "canary_s": 2, "canary_deadline_s": 30,
         "validate_deadline_s": 30, "min_scores": 5, "canary_fraction": 0.5}
@@ -37,6 +43,13 @@ def record_candidate(domain: PdmApplication, name: str, **metrics: float) -> tup
     domain.record_model_trained(digest, "pca", {}, T0, T0 + timedelta(days=1), "pdm-default/v1", metrics,
                                 lineage, actor="trainer", correlation_id="test")
     return name, digest
+
+
+async def serve_fleet(settings: Settings, model: tuple[str, str]) -> None:
+    """An operator's manual deployment of `model` to "*", as the stream worker would take it."""
+    await kafka_clients.ensure_topics(settings.kafka, (topics.DEPLOYMENTS,))
+    await publish(settings, FLEET_KEY, DeploymentV1(model_version=model[0], artifact_hash=model[1],
+                                                    assets="*", step="manual"))
 
 
 class SagaProcess(ServiceProcess):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from pdm.settings import Settings
 from pdm.simulation import Simulator
 from tests.conftest import settings_env
 from tests.integration.replay.conftest import START, simulated_rows, write_rows
-from tests.integration.rollout.conftest import BASELINE, record_candidate
+from tests.integration.rollout.conftest import BASELINE, record_candidate, serve_fleet
 
 pytestmark = pytest.mark.integration
 END = START + timedelta(minutes=40)
@@ -82,3 +83,32 @@ def test_rollout_start_while_another_is_active_fails_naming_the_active_rollout(
     assert refused.exit_code == 1
     assert f"rollout {active} is still active" in " ".join(refused.output.split())
     assert "rollout_active" in refused.output
+
+
+def test_rollout_start_against_a_baseline_that_is_not_serving_fails_in_one_line_naming_both(
+    event_store: Settings, domain: PdmApplication,
+) -> None:
+    serving, candidate = (record_candidate(domain, name) for name in ("pca-serving", "pca-next"))
+    asyncio.run(serve_fleet(event_store, serving))
+    env = settings_env(event_store)
+
+    refused = CliRunner().invoke(pdm_cli, ["rollout", "start", "@".join(candidate), "--baseline", BASE], env=env)
+    started = CliRunner().invoke(pdm_cli, ["rollout", "start", "@".join(candidate), "--baseline",
+                                           "@".join(serving)], env=env)
+
+    assert refused.exit_code == 1, refused.output
+    assert len(refused.output.strip().splitlines()) == 1, refused.output
+    assert f"baseline {BASE} is not serving" in refused.output and "@".join(serving) in refused.output
+    assert "baseline_not_serving" in refused.output
+    assert started.exit_code == 0, started.output
+
+
+def test_retrain_with_rollout_against_a_baseline_that_is_not_serving_fails_before_training(
+    event_store: Settings,
+) -> None:
+    stale = "novelty-v1@" + "b" * 64  # nothing deployed to "*": the built-in model serves
+
+    result = CliRunner().invoke(pdm_cli, [*TRAIN, "--rollout", "--baseline", stale], env=settings_env(event_store))
+
+    assert result.exit_code == 1, result.output  # not 2: no "no archived readings", nothing was replayed
+    assert f"baseline {stale} is not serving" in result.output and "baseline_not_serving" in result.output

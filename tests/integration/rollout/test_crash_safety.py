@@ -17,6 +17,7 @@ from tests.integration.rollout.conftest import (
     ASSETS,
     BASELINE,
     FAST,
+    SERVING,
     SagaProcess,
     record_candidate,
     saga_finished,
@@ -32,7 +33,7 @@ SLOWER = {**FAST, "shadow_s": 3, "canary_s": 3}
 def start(domain: PdmApplication, candidate: tuple[str, str], **policy: Any) -> Any:
     rollout_id = uuid4()
     domain.start_rollout(rollout_id, *candidate, *BASELINE, {**SLOWER, **policy}, datetime.now(UTC),
-                         actor="test", correlation_id="test")
+                         serving=SERVING, actor="test", correlation_id="test")
     return rollout_id
 
 
@@ -57,7 +58,7 @@ async def kill_at_each_step(domain: PdmApplication, saga: SagaProcess, rollout_i
     ({}, {}, ["shadowing", "canary", "promoted"], "promoted", "pca-k"),
     # a canary on an asset that never reports gets no evidence: it times out, canary and shadow undone
     ({}, {"canary_assets": ["pump-99"], "canary_deadline_s": 6},
-     ["shadowing", "canary", "timed_out"], "timed_out", "novelty-v1"),
+     ["shadowing", "canary", "timed_out"], "timed_out", BASELINE[0]),
 ], ids=["promoted", "timed_out"])
 async def test_a_saga_killed_at_each_step_in_turn_ends_in_one_consistent_state(
     domain: PdmApplication, saga: SagaProcess, scorer_factory: Any, event_store: Settings,
@@ -82,7 +83,8 @@ async def test_a_deadline_stored_before_a_restart_times_the_step_out_after_it(
     now = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
     candidate = ("pca-never-recorded", "c" * 64)  # no ModelVersion: validation can only wait
     rollout_id = uuid4()
-    domain.start_rollout(rollout_id, *candidate, *BASELINE, FAST, now, actor="test", correlation_id="t")
+    domain.start_rollout(rollout_id, *candidate, *BASELINE, FAST, now, serving=SERVING, actor="test",
+                         correlation_id="t")
     first = Saga(event_store, clock=lambda: now, app=domain)
     await first.start()
     await first.tick()

@@ -28,13 +28,12 @@ from pdm.scoring import DEFAULT_MODEL, DEFAULT_VERSION, score_history
 from pdm.settings import Settings
 from pdm.simulation import Simulator
 from tests.integration.conftest import ServiceProcess, WorkerProcess, wait_until
-from tests.integration.rollout.conftest import SagaProcess, saga_finished, until
+from tests.integration.rollout.conftest import BASELINE, SERVING, SagaProcess, saga_finished, until
 from tests.integration.rollout.test_crash_safety import kill_at_each_step
 
 pytestmark = pytest.mark.integration
 FLEET, SEED = 4, 5
 SIM_DURATION, SPEEDUP = timedelta(hours=4), 30
-BASELINE = (DEFAULT_VERSION, "0" * 64)  # what serves "*" when no deployment names another
 GOOD_BACKTEST = {"alert_rate_per_asset_day": 1.0, "precision": 0.8}
 # A sound candidate is trained on the simulated fleet's own first two hours from the live start, so
 # it still flags a few of the few dozen shadow windows the baseline does not: the margins tolerate
@@ -99,8 +98,8 @@ def train_candidate(settings: Settings, domain: PdmApplication, name: str, sim_s
 
 def start(domain: PdmApplication, candidate: tuple[str, str]) -> Any:
     rollout_id = uuid4()
-    domain.start_rollout(rollout_id, *candidate, *BASELINE, POLICY, datetime.now(UTC), actor="test",
-                         correlation_id="test")
+    domain.start_rollout(rollout_id, *candidate, *BASELINE, POLICY, datetime.now(UTC), serving=SERVING,
+                         actor="test", correlation_id="test")
     return rollout_id
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from pdm.api.app import create_app
 from pdm.domain.application import PdmApplication
+from pdm.scoring import DEFAULT_VERSION
 from pdm.settings import Settings
 from projections.service import Projector
 from tests.integration.rollout.conftest import (
@@ -20,6 +21,7 @@ from tests.integration.rollout.conftest import (
     SagaProcess,
     record_candidate,
     saga_finished,
+    serve_fleet,
     until,
     wait_for,
 )
@@ -37,10 +39,13 @@ async def api(event_store: Settings, domain: PdmApplication, auth_headers: dict[
         yield client
 
 
+def start_body(candidate: tuple[str, str], baseline: tuple[str, str] = BASELINE, **policy: Any) -> dict[str, Any]:
+    return {"candidate_version": candidate[0], "candidate_hash": candidate[1], "baseline_version": baseline[0],
+            "baseline_hash": baseline[1], "policy": {**FAST, **policy}}
+
+
 async def start_over_http(api: httpx.AsyncClient, candidate: tuple[str, str], **policy: Any) -> Any:
-    body = {"candidate_version": candidate[0], "candidate_hash": candidate[1],
-            "baseline_version": BASELINE[0], "baseline_hash": BASELINE[1], "policy": {**FAST, **policy}}
-    response = await api.post("/v1/rollouts", json=body)
+    response = await api.post("/v1/rollouts", json=start_body(candidate, **policy))
     assert response.status_code == 202, response.text
     return response.json()["rollout_id"]
 
@@ -105,17 +110,16 @@ async def test_a_candidate_with_a_worse_backtest_is_rejected_before_anything_is_
 ) -> None:
     baseline_metrics = record_candidate(domain, "pca-base", **GOOD_BACKTEST)
     candidate = record_candidate(domain, "pca-bad", alert_rate_per_asset_day=3.0, precision=0.2)
+    await serve_fleet(event_store, baseline_metrics)
     scorer = scorer_factory({})
     saga.start()
-    body = {"candidate_version": candidate[0], "candidate_hash": candidate[1],
-            "baseline_version": baseline_metrics[0], "baseline_hash": baseline_metrics[1], "policy": FAST}
 
-    rollout_id = (await api.post("/v1/rollouts", json=body)).json()["rollout_id"]
+    rollout_id = (await api.post("/v1/rollouts", json=start_body(candidate, baseline_metrics))).json()["rollout_id"]
     await until(lambda: saga_finished(event_store, rollout_id), 30, "rejection settled")
 
     view = (await api.get(f"/v1/rollouts/{rollout_id}")).json()
     assert view["state"] == "rejected" and "precision" in view["reason"]
-    assert scorer.entries == {}
+    assert set(scorer.entries) <= {"*"}  # the fleet's own deployment, nothing of the rollout's
 
 
 async def test_an_operator_abort_over_http_withdraws_the_live_shadow(
@@ -157,9 +161,7 @@ async def test_a_second_rollout_while_one_is_active_answers_409_with_the_active_
     api: httpx.AsyncClient, domain: PdmApplication,
 ) -> None:
     first = await start_over_http(api, record_candidate(domain, "pca-first", **GOOD_BACKTEST))
-    second = record_candidate(domain, "pca-second", **GOOD_BACKTEST)
-    body = {"candidate_version": second[0], "candidate_hash": second[1], "baseline_version": BASELINE[0],
-            "baseline_hash": BASELINE[1], "policy": FAST}
+    body = start_body(record_candidate(domain, "pca-second", **GOOD_BACKTEST))
 
     refused = await api.post("/v1/rollouts", json=body)
     await api.post(f"/v1/rollouts/{first}/abort", json={"reason": "make way"})  # nothing live yet
@@ -169,3 +171,38 @@ async def test_a_second_rollout_while_one_is_active_answers_409_with_the_active_
     assert refused.json()["code"] == "rollout_active"
     assert refused.json()["details"] == {"active_rollout_id": first, "scope": "*"}
     assert accepted.status_code == 202
+
+
+async def test_a_start_against_a_baseline_that_is_not_serving_the_fleet_answers_409_naming_both(
+    api: httpx.AsyncClient, domain: PdmApplication, event_store: Settings,
+) -> None:
+    serving = record_candidate(domain, "pca-serving", **GOOD_BACKTEST)
+    candidate = record_candidate(domain, "pca-next", **GOOD_BACKTEST)
+    await serve_fleet(event_store, serving)
+
+    built_in = await api.post("/v1/rollouts", json=start_body(candidate))  # served until the deployment
+    same_version = await api.post("/v1/rollouts", json=start_body(candidate, (serving[0], "f" * 64)))
+    accepted = await api.post("/v1/rollouts", json=start_body(candidate, serving))
+
+    assert built_in.status_code == 409, built_in.text
+    assert built_in.json()["code"] == "baseline_not_serving"
+    assert built_in.json()["details"] == {
+        "serving": {"model_version": serving[0], "artifact_hash": serving[1]},
+        "baseline": {"model_version": BASELINE[0], "artifact_hash": BASELINE[1]}}
+    assert same_version.status_code == 409 and same_version.json()["code"] == "baseline_not_serving"
+    assert accepted.status_code == 202, accepted.text  # a refused start claimed nothing
+
+
+async def test_with_nothing_deployed_to_the_fleet_only_the_built_in_model_is_a_baseline(
+    api: httpx.AsyncClient, domain: PdmApplication,
+) -> None:
+    candidate = record_candidate(domain, "pca-first-ever", **GOOD_BACKTEST)
+    stale = ("novelty-v1", "b" * 64)
+
+    refused = await api.post("/v1/rollouts", json=start_body(candidate, stale))
+    accepted = await api.post("/v1/rollouts", json=start_body(candidate, (DEFAULT_VERSION, "e" * 64)))
+
+    assert refused.status_code == 409 and refused.json()["code"] == "baseline_not_serving"
+    assert refused.json()["details"]["serving"] == {"model_version": DEFAULT_VERSION, "artifact_hash": None}
+    assert DEFAULT_VERSION in refused.json()["message"] and "novelty-v1@" + "b" * 64 in refused.json()["message"]
+    assert accepted.status_code == 202, accepted.text

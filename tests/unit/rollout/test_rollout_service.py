@@ -10,11 +10,13 @@ import pytest
 from pdm.domain import commands as c
 from pdm.domain.application import PdmApplication
 from pdm.domain.errors import (
+    BaselineNotServingError,
     InvalidRolloutPolicyError,
     RolloutActiveError,
     RolloutConflictError,
     RolloutNotFoundError,
 )
+from pdm.domain.rollout_baseline import ServingModel
 from pdm.domain.rollout_evidence import Verdict
 from pdm.domain.rollout_steps import Record
 from pdm.domain.rollouts import Rollout
@@ -35,7 +37,8 @@ def start(**overrides: object) -> c.StartRollout:
     fields: dict[str, object] = {"rollout_id": Rollout.id_for(CANDIDATE[1], "req-1"),
                                  "candidate_version": CANDIDATE[0], "candidate_hash": CANDIDATE[1],
                                  "baseline_version": BASELINE[0], "baseline_hash": BASELINE[1],
-                                 "policy": {"shadow_s": 5}, "at": T0, **WHO}
+                                 "policy": {"shadow_s": 5}, "at": T0, "serving": ServingModel(*BASELINE),
+                                 **WHO}
     return c.StartRollout(**{**fields, **overrides})  # type: ignore[arg-type]
 
 
@@ -115,3 +118,37 @@ def test_a_rollout_still_compensating_keeps_its_scope(app: PdmApplication) -> No
         app.handle(start(rollout_id=uuid4(), candidate_hash="c" * 64))
     app.record_rollout_step(Record(rid, "shadow", "compensate"), T0, **WHO)
     app.handle(start(rollout_id=uuid4(), candidate_hash="c" * 64))
+
+
+def test_a_baseline_that_is_not_serving_is_refused_naming_both_and_claims_nothing(app: PdmApplication) -> None:
+    serving = ServingModel("pca-1", "c" * 64)
+
+    with pytest.raises(BaselineNotServingError) as refused:
+        app.handle(start(serving=serving))
+    with pytest.raises(BaselineNotServingError):
+        app.handle(start(serving=ServingModel(BASELINE[0], "c" * 64)))  # the version alone is not enough
+    app.handle(start(rollout_id=uuid4(), baseline_version="pca-1", baseline_hash="sha256:" + "c" * 64,
+                     serving=serving))
+
+    assert refused.value.code == "baseline_not_serving"
+    assert (refused.value.serving, refused.value.baseline) == (("pca-1", "c" * 64), BASELINE)
+    assert app.find(start().rollout_id) is None
+
+
+def test_the_built_in_model_is_named_by_its_version_with_any_hash(app: PdmApplication) -> None:
+    built_in = ServingModel("contextual-drift-v1")
+
+    with pytest.raises(BaselineNotServingError) as refused:
+        app.handle(start(serving=built_in))
+    app.handle(start(baseline_version="contextual-drift-v1", serving=built_in))
+
+    assert "the built-in contextual-drift-v1" in str(refused.value)
+    assert app.get_rollout(start().rollout_id).baseline == ("contextual-drift-v1", BASELINE[1])
+
+
+def test_repeating_a_start_after_the_fleet_moved_on_is_still_a_no_op(app: PdmApplication) -> None:
+    first = app.handle(start())
+
+    again = app.handle(start(serving=ServingModel(*CANDIDATE)))  # e.g. the rollout was promoted since
+
+    assert again == first

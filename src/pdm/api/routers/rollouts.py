@@ -6,15 +6,17 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from psycopg.rows import dict_row
 from pydantic import Field
 
 from pdm.alerting.history import plain
+from pdm.api.deps import get_settings
 from pdm.api.errors import ApiError
 from pdm.api.routers._commands import Accepted, Body, CallerDep, DomainDep, Name, blocking
 from pdm.api.routers._reads import After, ReadsDep, after_responses, wait_for
 from pdm.domain.errors import (
+    BaselineNotServingError,
     InvalidRolloutPolicyError,
     RolloutActiveError,
     RolloutConflictError,
@@ -22,8 +24,11 @@ from pdm.domain.errors import (
 )
 from pdm.domain.rollout_policy import RolloutPolicy, RolloutState
 from pdm.domain.rollouts import Rollout
+from pdm.infra.broker import BrokerUnavailableError
 from pdm.rollout.rows import COLUMNS
+from pdm.rollout.serving import fleet_serving
 from pdm.rollout.view import rollout_view
+from pdm.settings import Settings
 
 router = APIRouter(prefix="/v1/rollouts", tags=["rollouts"])
 LIST_ROLLOUTS = (f"SELECT {', '.join(COLUMNS)} FROM rm_rollouts WHERE %(state)s::text IS NULL "
@@ -33,6 +38,16 @@ REFUSALS: dict[int | str, dict[str, Any]] = {404: {"description": "unknown rollo
             409: {"description": "not allowed in its state (`rollout_state`, `rollout_conflict`), or "
                          "another rollout is active (`rollout_active`, details name it)"},
             422: {"description": "bad body or policy (`invalid_rollout_policy`)"}}
+START_REFUSALS: dict[int | str, dict[str, Any]] = {
+    409: {"description": "`rollout_conflict` (same id, another start; or the candidate is the baseline), "
+                         "`rollout_active` (another rollout is not finished; details name it), or "
+                         "`baseline_not_serving` (the baseline is not what serves the fleet, `\"*\"`, now; "
+                         "`details.serving` and `details.baseline` name both)"},
+    422: REFUSALS[422],
+    503: {"description": "`broker_unavailable`: pdm.deployments.v1 could not be read, so the baseline "
+                         "could not be checked; nothing was recorded, retry after Retry-After"}}
+REFUSED_STARTS = (InvalidRolloutPolicyError, RolloutConflictError, RolloutActiveError,
+                  BaselineNotServingError)
 
 
 class StartBody(Body):
@@ -53,20 +68,23 @@ class RolloutAccepted(Accepted):
     rollout_id: UUID
 
 
-@router.post("", response_model=RolloutAccepted, status_code=202, responses=REFUSALS)
-async def start(body: StartBody, caller: CallerDep, domain: DomainDep) -> RolloutAccepted:
-    """Records `Started`; repeating the same request (same id) is a no-op. 202: the saga proceeds."""
+@router.post("", response_model=RolloutAccepted, status_code=202, responses=START_REFUSALS)
+async def start(body: StartBody, caller: CallerDep, domain: DomainDep,
+                settings: Annotated[Settings, Depends(get_settings)]) -> RolloutAccepted:
+    """Records `Started`; repeating the same request (same id) is a no-op. 202: the saga proceeds.
+
+    The baseline must be what serves `"*"` now, read from pdm.deployments.v1 at every start."""
     rollout_id = body.rollout_id or Rollout.id_for(body.candidate_hash, caller.correlation_id)
     try:
         policy = RolloutPolicy.from_data(body.policy).as_data()
+        serving = await fleet_serving(settings.kafka)
         position = await blocking(domain.start_rollout, rollout_id, body.candidate_version,
                                   body.candidate_hash, body.baseline_version, body.baseline_hash, policy,
-                                  datetime.now(UTC), **caller.audit())
-    except (InvalidRolloutPolicyError, RolloutConflictError) as exc:
+                                  datetime.now(UTC), serving=serving, **caller.audit())
+    except REFUSED_STARTS as exc:
         raise _refusal(exc) from None
-    except RolloutActiveError as exc:
-        raise ApiError(409, exc.code, str(exc), {"active_rollout_id": str(exc.active_rollout_id),
-                                                 "scope": exc.scope}) from None
+    except BrokerUnavailableError as exc:
+        raise ApiError(503, "broker_unavailable", str(exc), headers={"Retry-After": "5"}) from None
     return RolloutAccepted(position=position, rollout_id=rollout_id)
 
 
@@ -99,6 +117,19 @@ async def abort(rollout_id: UUID, body: AbortBody, caller: CallerDep, domain: Do
     return RolloutAccepted(position=position, rollout_id=rollout_id)
 
 
-def _refusal(exc: InvalidRolloutPolicyError | RolloutConflictError) -> ApiError:
+def _refusal(exc: InvalidRolloutPolicyError | RolloutConflictError | RolloutActiveError
+             | BaselineNotServingError) -> ApiError:
     """Here rather than in the shared error table: 409 for a conflicting start, 422 for a bad policy."""
-    return ApiError(422 if isinstance(exc, InvalidRolloutPolicyError) else 409, exc.code, str(exc))
+    if isinstance(exc, InvalidRolloutPolicyError):
+        return ApiError(422, exc.code, str(exc))
+    details: dict[str, Any] | None = None
+    if isinstance(exc, RolloutActiveError):
+        details = {"active_rollout_id": str(exc.active_rollout_id), "scope": exc.scope}
+    elif isinstance(exc, BaselineNotServingError):
+        details = {"serving": _model(exc.serving), "baseline": _model(exc.baseline)}
+    return ApiError(409, exc.code, str(exc), details)
+
+
+def _model(named: tuple[str, str | None]) -> dict[str, str | None]:
+    """Shaped as a rollout's `candidate` and `baseline`; a null hash is the built-in model."""
+    return {"model_version": named[0], "artifact_hash": named[1]}
