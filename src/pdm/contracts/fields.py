@@ -6,8 +6,16 @@ import re
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Annotated, Any, Final
 
-from pydantic import AfterValidator, Field, PlainSerializer, PlainValidator
-from pydantic_core import PydanticCustomError
+from pydantic import (
+    AfterValidator,
+    Field,
+    GetJsonSchemaHandler,
+    PlainSerializer,
+    PlainValidator,
+    WithJsonSchema,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError
 
 IDENTIFIER_CHARS: Final = "A-Z a-z 0-9 . _ : / -"
 MAX_ASSET_ID_LENGTH: Final = 128
@@ -19,6 +27,13 @@ _CHANNEL = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._:/-]{0,63}")
 _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
     r"(?:([Zz])|([+-])(\d{2}):(\d{2}))?"
+)
+# For the JSON schema: the text `parse_event_time` accepts, with the offset it requires and each
+# field in range; the calendar (30 February) and the range 1970..9999 it checks itself.
+_HOUR, _MINUTE = "(?:[01][0-9]|2[0-3])", "[0-5][0-9]"
+RFC3339_PATTERN: Final = (
+    r"^[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+    rf"[Tt ]{_HOUR}:{_MINUTE}:{_MINUTE}(?:\.[0-9]{{1,9}})?(?:[Zz]|[+-]{_HOUR}:{_MINUTE})$"
 )
 _VALID: Final[dict[re.Pattern[str], set[str]]] = {_ASSET_ID: set(), _CHANNEL: set()}
 _MAX_KNOWN: Final = 65_536
@@ -55,8 +70,42 @@ def check_channel_name(value: str) -> str:
     return _identifier(value, _CHANNEL, "channel name", MAX_CHANNEL_NAME_LENGTH)
 
 
-AssetId = Annotated[str, Field(strict=True), AfterValidator(check_asset_id)]
-ChannelName = Annotated[str, Field(strict=True), AfterValidator(check_channel_name)]
+def _identifier_schema(pattern: re.Pattern[str], limit: int) -> WithJsonSchema:
+    # The validator's own regex, anchored: a JSON Schema `pattern` may match anywhere in the
+    # string. The schema only states the rule; the AfterValidator enforces it and words refusals.
+    anchored = f"^{pattern.pattern}$"
+    return WithJsonSchema({"type": "string", "pattern": anchored, "minLength": 1, "maxLength": limit})
+
+
+class EveryKeyMatches:
+    """A dict whose key type has a pattern: in its JSON schema the pattern binds every key.
+
+    Pydantic states a key pattern as `patternProperties`, which leaves names it does not match
+    free to carry anything, while the key's validator refuses them.
+    """
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        ((pattern, values),) = json_schema.pop("patternProperties").items()
+        json_schema["propertyNames"] = {**json_schema.get("propertyNames", {}), "pattern": pattern}
+        json_schema["additionalProperties"] = values
+        return json_schema
+
+
+AssetId = Annotated[
+    str,
+    Field(strict=True),
+    AfterValidator(check_asset_id),
+    _identifier_schema(_ASSET_ID, MAX_ASSET_ID_LENGTH),
+]
+ChannelName = Annotated[
+    str,
+    Field(strict=True),
+    AfterValidator(check_channel_name),
+    _identifier_schema(_CHANNEL, MAX_CHANNEL_NAME_LENGTH),
+]
 FiniteFloat = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 EpochMs = Annotated[int, Field(strict=True, ge=0, le=MAX_EPOCH_MS)]
 
@@ -166,7 +215,10 @@ def _kind(value: Any) -> str:
 
 EventTime = Annotated[
     datetime,
-    PlainValidator(parse_event_time, json_schema_input_type=str | int),
+    PlainValidator(
+        parse_event_time,
+        json_schema_input_type=Annotated[str, Field(pattern=RFC3339_PATTERN)] | EpochMs,
+    ),
     PlainSerializer(format_event_time, return_type=str),
 ]
 """A UTC instant with millisecond resolution; serialised as RFC 3339 `...Z`."""

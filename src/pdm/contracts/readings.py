@@ -10,15 +10,18 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
     model_validator,
 )
 
 from pdm.contracts.errors import located_error
+from pdm.contracts.event_time import DEFAULT_POLICY
 from pdm.contracts.fields import (
     MAX_CHANNELS,
     AssetId,
     ChannelName,
     EventTime,
+    EveryKeyMatches,
     FiniteFloat,
     to_epoch_ms,
 )
@@ -32,7 +35,19 @@ Unit = Annotated[
     str, StringConstraints(strict=True, min_length=1, max_length=32, pattern=r"^[^\x00-\x1f\x7f]+$")
 ]
 Revision = Annotated[int, Field(strict=True, ge=0, le=MAX_REVISION)]
-ChannelValues = Annotated[dict[ChannelName, FiniteFloat], Field(min_length=1, max_length=MAX_CHANNELS)]
+# A null id is taken as none (`_drop_null_id`); the schema must say so, or its default is not valid.
+SentReadingId = Annotated[
+    UUID, WithJsonSchema({"anyOf": [{"type": "string", "format": "uuid"}, {"type": "null"}]})
+]
+ChannelValues = Annotated[
+    dict[ChannelName, FiniteFloat], Field(min_length=1, max_length=MAX_CHANNELS), EveryKeyMatches()
+]
+# A window relative to the receiver's clock, checked where readings are received: no schema can state it.
+TS_DESCRIPTION = (
+    "event time: RFC 3339 with an offset, or epoch milliseconds; refused when more than "
+    f"{DEFAULT_POLICY.max_future_skew.seconds // 60} min ahead of the receiver's clock or more than "
+    f"{DEFAULT_POLICY.max_age.days} days behind it"
+)
 
 
 class ReadingV1(BaseModel):
@@ -47,11 +62,11 @@ class ReadingV1(BaseModel):
 
     schema_id: Literal["reading.v1"] = Field(default="reading.v1", alias="schema")
     asset_id: AssetId
-    ts: EventTime
+    ts: Annotated[EventTime, Field(description=TS_DESCRIPTION)]
     values: ChannelValues
-    reading_id: UUID = None  # type: ignore[assignment]  # derived in _derive_id
-    units: dict[ChannelName, Unit] | None = None
-    quality: dict[ChannelName, Quality] | None = None
+    reading_id: SentReadingId = None  # type: ignore[assignment]  # derived in _derive_id
+    units: Annotated[dict[ChannelName, Unit], EveryKeyMatches()] | None = None
+    quality: Annotated[dict[ChannelName, Quality], EveryKeyMatches()] | None = None
     revision: Revision = 0
 
     @model_validator(mode="before")

@@ -8,7 +8,9 @@ status, content type, headers and body as documented. Left out are the two that 
 request should have been accepted: a spec cannot say that a silence must end after it starts
 (so a schema-valid request may rightly get 400/409/422), and a query string cannot tell a list
 from a repeated scalar (`?after=1&after=2` takes the last value, which the fuzzer calls
-"schema-violating data accepted"). Set PDM_FUZZ_EXAMPLES to fuzz harder locally.
+"schema-violating data accepted"). POST /v1/readings also gets schema-valid readings fitted to what
+no spec can state (see `acceptable_readings`), so valid bodies are published and answered 202 too.
+Set PDM_FUZZ_EXAMPLES to fuzz harder locally.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +34,8 @@ from schemathesis.specs.openapi.checks import negative_data_rejection, positive_
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from pdm.api.app import create_app
+from pdm.contracts import DEFAULT_POLICY
+from pdm.contracts.fields import format_event_time, from_epoch_ms, to_epoch_ms
 from pdm.eventstore import create_event_tables, open_application
 from pdm.infra.broker import free_port
 from pdm.settings import KafkaSettings, PostgresSettings, Settings
@@ -137,8 +142,11 @@ def test_every_operation_answers_without_5xx_and_as_documented(
     method: str, path: str, api_schema: OpenApiSchema, api_url: str, auth: dict[str, str],
 ) -> None:
     operation = api_schema[path][method]
-    cases = st.one_of(operation.as_strategy(GenerationMode.POSITIVE),
-                      operation.as_strategy(GenerationMode.NEGATIVE))
+    positive = operation.as_strategy(GenerationMode.POSITIVE)
+    strategies = [positive, operation.as_strategy(GenerationMode.NEGATIVE)]
+    if (method, path) == ("POST", "/v1/readings"):
+        strategies.append(acceptable_readings(positive))
+    cases = st.one_of(strategies)
 
     @given(case=cases)
     @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, print_blob=True,
@@ -155,6 +163,37 @@ def test_every_operation_answers_without_5xx_and_as_documented(
         except BaseException as error:  # re-raised unless it is only the CPython bug
             if attempt == INTERPRETER_RETRIES or not only_ast_depth_bug(error):
                 raise
+
+
+def acceptable_readings(positive: st.SearchStrategy[schemathesis.Case]) -> st.SearchStrategy[schemathesis.Case]:
+    """Schema-valid readings fitted to the two rules no spec can state, so the publishing path is
+    fuzzed too: the event-time window moves with the server's clock, and `units` and `quality` may
+    name only channels that `values` has."""
+
+    @st.composite
+    def cases(draw: st.DrawFn) -> schemathesis.Case:
+        case = draw(positive)
+        body: Any = case.body  # a reading or a list of them: the strategy is positive
+        fitted: Any = [fit_rules(reading, draw(EVENT_TIMES)) for reading in (body if isinstance(body, list) else [body])]
+        case.body = fitted if isinstance(body, list) else fitted[0]
+        return case
+
+    return cases()
+
+
+def fit_rules(reading: dict[str, Any], ts: int | str) -> dict[str, Any]:
+    fitted = {**reading, "ts": ts}
+    for field in ("units", "quality"):
+        if isinstance(reading.get(field), dict):
+            fitted[field] = {name: v for name, v in reading[field].items() if name in reading["values"]}
+    return fitted
+
+
+# Drawn as ages: Hypothesis replays draws, so a strategy's bounds may not move with the clock. A day
+# short of the oldest accepted, so no request's latency can age its readings out of the window.
+AGES_MS = st.integers(min_value=0, max_value=(DEFAULT_POLICY.max_age - timedelta(days=1)) // timedelta(milliseconds=1))
+INSTANTS_MS = AGES_MS.map(lambda age_ms: to_epoch_ms(datetime.now(UTC)) - age_ms)
+EVENT_TIMES = st.one_of(INSTANTS_MS, INSTANTS_MS.map(lambda ms: format_event_time(from_epoch_ms(ms))))
 
 
 # CPython 3.11 (gh-106905, fixed in 3.12) keeps the AST constructor's recursion depth in

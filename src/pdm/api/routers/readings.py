@@ -172,8 +172,8 @@ def _parse_items(body: bytes, content_type: str) -> list[Any]:
         raise ApiError(
             422,
             "invalid_body",
-            "body must be a JSON array of readings or NDJSON",
-            [{"index": None, "field": "body", "reason": "expected an array"}],
+            "body must be a JSON reading, an array of readings, or NDJSON",
+            [{"index": None, "field": "body", "reason": "expected an object or an array"}],
         )
     return parsed
 
