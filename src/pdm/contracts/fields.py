@@ -26,7 +26,8 @@ _ASSET_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}")
 _CHANNEL = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._:/-]{0,63}")
 _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
-    r"(?:([Zz])|([+-])(\d{2}):(\d{2}))?"
+    r"(?:([Zz])|([+-])(\d{2}):(\d{2}))?",
+    re.ASCII,  # `\d` alone would take any script's digits ("٢٠٢٦" as 2026)
 )
 # For the JSON schema: the text `parse_event_time` accepts, with the offset it requires and each
 # field in range; the calendar (30 February) and the range 1970..9999 it checks itself.

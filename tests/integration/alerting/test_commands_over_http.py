@@ -159,3 +159,16 @@ async def test_a_model_version_is_validated_then_retired_once_over_http(
     assert unknown.status_code == 404 and unknown.json()["code"] == "model_version_not_found"
     model = (await api.get(f"/v1/models/{digest}")).json()
     assert model["state"] == "retired" and model["record"]["lineage"]["assets"] == ["pump-7"]
+
+
+@pytest.mark.parametrize("body", [
+    {"asset_id": "pump 7", "site": "plant-1", "kind": "pump"},
+    {"asset_id": "p" * 129, "site": "plant-1", "kind": "pump"},
+    {"asset_id": "pump-7", "site": "plant-1", "kind": "pump", "channels": {"bad channel": {"unit": "g"}}},
+])
+async def test_an_asset_is_registered_only_under_ids_its_readings_can_use(
+    api: httpx.AsyncClient, body: dict[str, object],
+) -> None:
+    answer = await api.post("/v1/assets", json=body)
+    assert answer.status_code == 422, answer.text
+    assert ("channels" if "channels" in body else "asset_id") in answer.text

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from pdm.contracts import EventTimePolicy, check_event_time, event_time_mask, to_epoch_ms
+from pdm.contracts import EventTimePolicy, check_event_time, event_time_mask, parse_event_time, to_epoch_ms
 
 pytestmark = pytest.mark.unit
 
@@ -58,3 +58,14 @@ def test_the_vectorised_mask_agrees_with_the_scalar_check() -> None:
 
     expected = [check_event_time(int(t), NOW, policy) is None for t in ts_ms]
     assert mask.tolist() == expected == [False, True, True, True, True, False]
+
+
+ARABIC_2026 = "\u0662\u0660\u0662\u0666"
+FULLWIDTH_123 = "\uff11\uff12\uff13"
+
+
+@pytest.mark.parametrize("text", [f"{ARABIC_2026}-01-01T00:00:00Z", f"2026-01-01T00:00:00.{FULLWIDTH_123}Z",
+                                  "2026-01-01T00:00:00+0\u0661:00"])
+def test_event_time_text_takes_only_ascii_digits(text: str) -> None:
+    with pytest.raises(ValueError, match="RFC 3339"):
+        parse_event_time(text)

@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from pydantic import AwareDatetime
 
 from pdm.api.routers._commands import Accepted, Body, CallerDep, DomainDep, Name, blocking
+from pdm.contracts.fields import AssetId, ChannelName
 from pdm.domain.assets import Asset, ChannelSpec
 
 router = APIRouter(prefix="/v1/assets", tags=["assets"])
@@ -23,10 +24,10 @@ class ChannelBody(Body):
 
 
 class RegisterAssetBody(Body):
-    asset_id: Name
+    asset_id: AssetId  # the same rule as readings': an asset registered here can report
     site: Name
     kind: Name
-    channels: dict[str, ChannelBody] = {}
+    channels: dict[ChannelName, ChannelBody] = {}
 
 
 class RecordMaintenanceBody(Body):
