@@ -25,7 +25,7 @@ from pdm.scoring.deployments import DeploymentBook
 from pdm.settings import KafkaSettings, Settings
 from streams.alerting import AnomalyAlerter
 from streams.deployments import register_deployments
-from streams.fetch_wait import shorten_fetch_wait
+from streams.fetch_wait import MAX_FETCH_BYTES_PER_PARTITION, shorten_fetch_wait
 from streams.gate import ReadingGate
 from streams.scoring import register_scoring
 
@@ -69,6 +69,7 @@ def create_app(settings: Settings) -> faust.App:
         processing_guarantee="at_least_once",
         producer_acks=-1,
         topic_partitions=kafka.partitions,
+        consumer_max_fetch_size=MAX_FETCH_BYTES_PER_PARTITION,
         topic_replication_factor=kafka.replication_factor,
         store="memory://",
         datadir=str((settings.data_dir / "worker").resolve()),

@@ -27,7 +27,7 @@ from pdm.scoring.deployments import DeploymentBook
 from pdm.settings import Settings
 from streams.app import PdmWorker
 from streams.batching import take_processed
-from streams.fetch_wait import shorten_fetch_wait
+from streams.fetch_wait import MAX_FETCH_BYTES_PER_PARTITION, shorten_fetch_wait
 from streams.scoring import register_scoring
 
 REPORT_TOPIC = "pdm.bench.report"
@@ -56,6 +56,7 @@ def create_bench_app(
         processing_guarantee="at_least_once",
         producer_acks=-1,
         topic_partitions=kafka.partitions,
+        consumer_max_fetch_size=MAX_FETCH_BYTES_PER_PARTITION,
         store="memory://",
         datadir=str((settings.data_dir / f"bench-{mode}-{worker_id}").resolve()),
         web_enabled=False,

@@ -11,7 +11,12 @@ from typing import Any
 
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
+from pdm.contracts import MAX_MESSAGE_BYTES
+
 FETCH_MAX_WAIT_MS = 50
+# Faust's default (1 MiB a partition) is below the largest message the contract accepts, and
+# small next to a batch of binary batches or frames: one fetch then carries a handful of them.
+MAX_FETCH_BYTES_PER_PARTITION = MAX_MESSAGE_BYTES
 _original = faust_aiokafka.AIOKafkaConsumerThread._create_worker_consumer
 
 

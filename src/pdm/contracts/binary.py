@@ -193,9 +193,10 @@ def _parts(raw: bytes) -> tuple[bytes, Any, memoryview]:
 
 
 def _header(kind: bytes, text: bytes) -> Any:
-    """A producer sends the same header again and again (same asset, rows and channels), so a
-    validated header is kept by its bytes: validation is a third of a small batch's decode.
-    Validated headers are frozen and shared by the messages that sent them."""
+    """A producer sends the same batch header again and again (same asset, rows and channels),
+    so a validated one is kept by its bytes: validation is a third of a small batch's decode.
+    Validated headers are frozen and shared by the messages that sent them. Frame headers carry
+    their start time, so no two are alike and none is kept."""
     key = kind + text
     cached = _HEADER_CACHE.get(key)
     if cached is not None:
@@ -210,7 +211,7 @@ def _header(kind: bytes, text: bytes) -> Any:
         validated = _HEADER_MODELS[kind].model_validate(header)
     except ValidationError as exc:
         raise ContractError.from_validation_error(exc) from None
-    if len(key) <= _CACHED_HEADER_BYTES and getattr(validated, "quality", None) is None:
+    if kind == _KIND_BATCH and len(key) <= _CACHED_HEADER_BYTES and validated.quality is None:
         if len(_HEADER_CACHE) >= _HEADER_CACHE_SIZE:
             _HEADER_CACHE.clear()
         _HEADER_CACHE[key] = validated
