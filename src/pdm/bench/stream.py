@@ -29,6 +29,7 @@ from pdm.infra.broker import EmbeddedBroker
 from pdm.simulation import Simulator
 
 console = Console()
+BASELINE_REPEATS = 5
 
 
 @dataclass
@@ -114,13 +115,14 @@ async def _batches(plan: Plan, bootstrap: str, base_dir: str, rows: list[Row]) -
     batches = batch_messages(_sim(), plan.batch_ticks, rows_per_message, encoding=plan.encoding)
     readings = plan.batch_ticks * ASSETS
     console.print(f"batch ({plan.encoding}): {len(batches)} messages = {readings} readings")
-    core, full = best_of(3, lambda: pure_rate(batches, readings))
+    core, full = best_of(BASELINE_REPEATS, lambda: pure_rate(batches, readings))
     raw_settings = phase_settings(bootstrap, base_dir)
     await publish(raw_settings.kafka, batches)
     raw = await raw_consume(raw_settings.kafka, len(batches)) * rows_per_message
     count = await worker_run(bootstrap, "count", batches, base_dir) * rows_per_message
-    rows += [Row("pure numpy features+scores (1 process, no Kafka, no decode)", core, note="best of 3"),
-             Row("decode+features+scores+encode (1 process, no Kafka)", full, note="best of 3"),
+    repeats = f"best of {BASELINE_REPEATS}"
+    rows += [Row("pure numpy features+scores (1 process, no Kafka, no decode)", core, note=repeats),
+             Row("decode+features+scores+encode (1 process, no Kafka)", full, note=repeats),
              Row("raw aiokafka consume + decode, batch", raw),
              Row("faust agent that only counts, batch", count)]
     best = 0.0
@@ -148,11 +150,11 @@ async def _frames(plan: Plan, bootstrap: str, base_dir: str, rows: list[Row]) ->
     samples = plan.frame_samples
     frames = frame_messages(_sim(), plan.frames_per_asset, samples=samples, encoding=plan.encoding)
     console.print(f"frames ({plan.encoding}): {len(frames)} messages = {len(frames) * samples} samples")
-    core, full = best_of(3, lambda: pure_frame_rate(frames))
+    core, full = best_of(BASELINE_REPEATS, lambda: pure_frame_rate(frames))
     rows += [Row("pure numpy frame features+scores (1 process, no Kafka, no decode)", core,
-                 note="samples/s, best of 3"),
+                 note=f"samples/s, best of {BASELINE_REPEATS}"),
              Row("frame decode+features+scores+encode (1 process, no Kafka)", full,
-                 note="samples/s, best of 3")]
+                 note=f"samples/s, best of {BASELINE_REPEATS}")]
     for n in sorted({1, plan.workers}):
         what = f"scoring agent, {samples}-sample frames, {n} worker(s)"
         scored = await _scored(rows, what, bootstrap, frames, base_dir, n, samples)
