@@ -7,7 +7,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -44,14 +44,24 @@ def register(n: int) -> dict[str, str]:
     return {"asset_id": f"press-{n}", "site": "plant-9", "kind": "press"}
 
 
-def backends(conninfo: str, schema_user: str | None = None) -> dict[str, int]:
-    """Client backends per application_name (of one role, when given), this query's own aside."""
+def backends(conninfo: str, schema_user: str | None = None, since: datetime | None = None) -> dict[str, int]:
+    """Client backends per application_name (of one role, when given; opened after `since`, when
+    given, so pools other tests left open on the shared server are not counted), this query's
+    own aside."""
     with psycopg.connect(conninfo, autocommit=True) as conn:
         rows = conn.execute("SELECT application_name, count(*) FROM pg_stat_activity "
                             "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() "
                             "AND (%s::text IS NULL OR usename = %s) "
-                            "GROUP BY 1", (schema_user, schema_user)).fetchall()
+                            "AND (%s::timestamptz IS NULL OR backend_start >= %s) "
+                            "GROUP BY 1", (schema_user, schema_user, since, since)).fetchall()
     return {name: int(count) for name, count in rows}
+
+
+def server_now(conninfo: str) -> datetime:
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        row = conn.execute("SELECT now()").fetchone()
+    assert row is not None
+    return row[0]
 
 
 async def test_saturated_read_pool_leaves_ingestion_and_commands_answering(
@@ -60,6 +70,7 @@ async def test_saturated_read_pool_leaves_ingestion_and_commands_answering(
     app_settings = bounded(settings)
     await ensure_topics(app_settings.kafka)
     body, _ = readings_body(100)
+    started = server_now(postgres_conninfo)
     async with serving(create_app(app_settings)) as url, \
             httpx.AsyncClient(base_url=url, headers=auth_headers, timeout=30) as http:
         assert (await http.get("/v1/alerts")).status_code == 200
@@ -71,7 +82,7 @@ async def test_saturated_read_pool_leaves_ingestion_and_commands_answering(
             ingest, ingest_s = await timed(http.post("/v1/readings", content=body,
                                                      headers={"content-type": "application/json"}))
             command, command_s = await timed(http.post("/v1/assets", json=register(1)))
-            pools = backends(postgres_conninfo)
+            pools = backends(postgres_conninfo, since=started)
             queries = await asyncio.gather(*slow)
             lock.rollback()
 
