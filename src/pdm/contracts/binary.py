@@ -159,8 +159,8 @@ def decode_binary(raw: bytes) -> ReadingBatchV1 | FrameV1:
 def decode_binary_arrays(raw: bytes) -> BatchArrays | FrameArrays | ReadingBatchV1:
     """`decode_binary` for a consumer of arrays (the scorer): it accepts and rejects exactly the
     same messages, but returns the arrays without the contract model's Python lists (most of a
-    model's decode) or derived ids. A batch with units or quality, whose checks read the model,
-    comes back as the model."""
+    model's decode) or derived ids. A batch with quality codes, whose checks read the model's
+    lists, comes back as the model."""
     kind, head, body = _parts(raw)
     if kind == _KIND_FRAME:
         return FrameArrays(head.asset_id, head.channel, head.ts_start, head.sample_rate_hz,
