@@ -196,7 +196,7 @@ INSTANTS_MS = AGES_MS.map(lambda age_ms: to_epoch_ms(datetime.now(UTC)) - age_ms
 EVENT_TIMES = st.one_of(INSTANTS_MS, INSTANTS_MS.map(lambda ms: format_event_time(from_epoch_ms(ms))))
 
 
-# CPython 3.11 (gh-106905, fixed in 3.12) keeps the AST constructor's recursion depth in
+# CPython 3.11 (python/cpython gh-106905) keeps the AST constructor's recursion depth in
 # interpreter-wide state: an `ast.parse` racing another thread, or one failing part-way, leaves it
 # off and a later parse raises `SystemError: AST constructor recursion depth mismatch`. Hypothesis
 # parses source while it generates and reports, so the error surfaces here now and then (1 run in
