@@ -153,7 +153,10 @@ class _ChannelContexts:
         self.high = float(state.high[channel])
         self.symbols = [int(s) for s in state.symbols[channel] if s >= 0]
         self.novel = [int(n) for n in state.novel_counts[channel]]
-        self.contexts = set(state.contexts[channel].tolist())
+        self.known = state.contexts[channel]
+        self.contexts = set(self.known.tolist())
+        self.changed = False
+        """Whether `contexts` differs from `known`: an unchanged set keeps its sorted array."""
         self.steps = int(state.steps[channel])
         self.base = 3 * params.bins + 1
         self.log_rarity = math.log(params.rarity)
@@ -167,6 +170,9 @@ class _ChannelContexts:
             position = min(position, bins - 1)
         return min(max(position, -bins), 2 * bins - 1) + bins
 
+    def sorted_contexts(self) -> np.ndarray:
+        return np.array(sorted(self.contexts), dtype=np.int64) if self.changed else self.known
+
     def step(self, value: float) -> float:
         """Score one finite reading, then learn it."""
         params = self.params
@@ -175,6 +181,7 @@ class _ChannelContexts:
             self.high = value if math.isnan(self.high) else max(self.high, value)
         if self.steps == params.learning:
             self.contexts.clear()
+            self.changed = True
             self.novel = [0] * len(self.novel)
             self.symbols = []
         self.symbols.append(self.symbol(value))
@@ -187,6 +194,7 @@ class _ChannelContexts:
         score = 0.0
         if lowest:
             self.contexts.update(keys[lowest - 1 :])
+            self.changed = True
             learnt = self.steps - params.learning if self.steps >= params.learning else self.steps
             rate = (self.novel[lowest] + 1.0) / (learnt + 2.0)
             score = min(1.0, math.log(rate) / self.log_rarity)
@@ -230,7 +238,7 @@ def score(
             channels, order
         ),
         np.array([m.novel for m in models], dtype=np.int64).reshape(channels, order + 1),
-        tuple(np.array(sorted(m.contexts), dtype=np.int64) for m in models),
+        tuple(m.sorted_contexts() for m in models),
         np.array([m.steps for m in models], dtype=np.int64),
         rest_left,
         state.seen + len(x),

@@ -12,6 +12,7 @@ does (NAB counts the earliest detection per window); the stream judges the raw s
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -87,16 +88,27 @@ def rest(params: ContextualParams, rest_left: int, raw: np.ndarray) -> tuple[np.
 def score(
     params: MaintenanceParams, state: MaintenanceState, x: np.ndarray
 ) -> tuple[MaintenanceScores, MaintenanceState]:
-    x = np.asarray(x, dtype=np.float64)
-    x = x[:, None] if x.ndim == 1 else x
+    return score_many(params, [state], [x])[0]
+
+
+def score_many(
+    params: MaintenanceParams, states: Sequence[MaintenanceState], xs: Sequence[np.ndarray]
+) -> list[tuple[MaintenanceScores, MaintenanceState]]:
+    """Several independent series at once (the drift part in shared vectorised steps); the bits
+    of each equal `score` on that series alone."""
+    xs = [np.asarray(x, dtype=np.float64) for x in xs]
+    xs = [x[:, None] if x.ndim == 1 else x for x in xs]
     restless = replace(params.contextual, rest=0)
-    ctx, ctx_state = contextual.score(restless, state.contextual, x)
-    shifts, drift_state = drift.score(params.drift, state.drift, x)
-    per_channel = np.maximum(ctx.contributions, shifts.contributions)
-    raw = per_channel.max(axis=1) if x.shape[1] else np.zeros(len(x))
-    reported, rest_left = rest(params.contextual, state.rest_left, raw)
-    scores = MaintenanceScores(reported, raw, per_channel, shifts.severe)
-    return scores, MaintenanceState(ctx_state, drift_state, rest_left)
+    shifted = drift.score_many(params.drift, [s.drift for s in states], xs)
+    out = []
+    for state, x, (shifts, drift_state) in zip(states, xs, shifted, strict=True):
+        ctx, ctx_state = contextual.score(restless, state.contextual, x)
+        per_channel = np.maximum(ctx.contributions, shifts.contributions)
+        raw = per_channel.max(axis=1) if x.shape[1] else np.zeros(len(x))
+        reported, rest_left = rest(params.contextual, state.rest_left, raw)
+        scores = MaintenanceScores(reported, raw, per_channel, shifts.severe)
+        out.append((scores, MaintenanceState(ctx_state, drift_state, rest_left)))
+    return out
 
 
 class MaintenanceDetector:
@@ -115,3 +127,9 @@ class MaintenanceDetector:
         self, state: MaintenanceState, values: np.ndarray
     ) -> tuple[MaintenanceScores, MaintenanceState]:
         return score(self.params, state, values)
+
+    def update_many(
+        self, states: Sequence[MaintenanceState], values: Sequence[np.ndarray]
+    ) -> list[tuple[MaintenanceScores, MaintenanceState]]:
+        """`update` of several independent series (assets, channels) in one call."""
+        return score_many(self.params, states, values)

@@ -1,7 +1,8 @@
 """Micro-batches of many assets: group decoded messages per asset, score each asset once.
 
-The stream worker and the batch path over the archive (`score_history`) both end in
-`score_asset`, so for the same readings in the same order they produce the same bits.
+The stream worker (`score_assets`, many assets at once) and the batch path over the archive
+(`score_history`, `score_asset`: one asset) run the same steps, so for the same readings in the
+same order they produce the same bits.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import numpy as np
 
 from pdm.contracts import BatchArrays, FrameArrays, FrameV1, ReadingBatchV1, ReadingV1
 from pdm.scoring.model import ScoringModel
-from pdm.scoring.pipeline import AssetResult, score_asset
+from pdm.scoring.pipeline import AssetResult, score_asset, score_assets
 from pdm.scoring.state import AssetScoringState
 
 ModelFor = Callable[[str], ScoringModel]
@@ -90,13 +91,13 @@ def score_micro_batch(
     model_for: ModelFor, states: Mapping[str, AssetScoringState | None], batch: MicroBatch
 ) -> tuple[list[AssetResult], dict[str, AssetScoringState]]:
     """Score every asset of the batch once; returns results and each asset's new state."""
-    results, new_states = [], {}
+    inputs = []
     for asset_id, ts_ms, values in batch.per_asset():
         model = model_for(asset_id)
         state = states.get(asset_id) or AssetScoringState.empty(model)
-        result, new_states[asset_id] = score_asset(model, state, asset_id, ts_ms, values)
-        results.append(result)
-    return results, new_states
+        inputs.append((model, state, asset_id, ts_ms, values))
+    scored = score_assets(inputs)
+    return [result for result, _ in scored], {result.asset_id: state for result, state in scored}
 
 
 def score_history(

@@ -14,13 +14,18 @@ from pdm.scoring.frames import (
     FrameChannelState,
     FrameModel,
     FrameResult,
-    score_frames,
+    score_frames_many,
 )
 from pdm.scoring.outputs import Outputs, feature_message
 
+FFT_CHUNK_BYTES = 1 << 19
+"""Samples per FFT call, in bytes: 16 frames of 4096 samples and their spectra stay in the CPU
+cache; one call over 80 such frames cost 3x as much per frame (64 against 20 µs, measured on the
+2-core VM)."""
+
 
 def frame_features(model: FrameModel, frames: Sequence[FrameV1 | FrameArrays]) -> np.ndarray:
-    """One row per frame, in input order; frames of equal length and rate share one FFT call.
+    """One row per frame, in input order; frames of equal length and rate share FFT calls.
 
     Each frame's row depends on that frame alone, so grouping never changes a bit.
     """
@@ -28,8 +33,11 @@ def frame_features(model: FrameModel, frames: Sequence[FrameV1 | FrameArrays]) -
     for i, frame in enumerate(frames):
         groups[(len(frame.array), frame.sample_rate_hz)].append(i)
     rows = np.empty((len(frames), len(model.feature_names)))
-    for (_, rate), members in groups.items():
-        rows[members] = model.features(np.stack([frames[i].array for i in members]), rate)
+    for (length, rate), members in groups.items():
+        per_call = max(1, FFT_CHUNK_BYTES // (8 * max(length, 1)))
+        for start in range(0, len(members), per_call):
+            chunk = members[start : start + per_call]
+            rows[chunk] = model.features(np.stack([frames[i].array for i in chunk]), rate)
     return rows
 
 
@@ -42,14 +50,18 @@ def score_frame_batch(
     order: dict[tuple[str, str], list[int]] = defaultdict(list)
     for i, frame in enumerate(frames):
         order[(frame.asset_id, frame.channel)].append(i)
-    results, new_states = [], {}
+    known = {asset_id: _usable(states.get(asset_id), model) for asset_id, _ in order}
+    groups = []
     for (asset_id, channel), members in order.items():
-        known = new_states.get(asset_id) or _usable(states.get(asset_id), model)
-        channel_state = known.channels.get(channel) or FrameChannelState.empty(model)
+        channel_state = known[asset_id].channels.get(channel) or FrameChannelState.empty(model)
         ts = np.array([to_epoch_ms(frames[i].ts_start) for i in members], dtype=np.int64)
-        result, channel_state = score_frames(model, channel_state, asset_id, channel, ts, rows[members])
-        new_states[asset_id] = AssetFrameState(model.tag, {**known.channels, channel: channel_state})
+        groups.append((channel_state, asset_id, channel, ts, rows[members]))
+    results, new_channels = [], defaultdict(dict)
+    for result, channel_state in score_frames_many(model, groups):
+        new_channels[result.asset_id][result.channel] = channel_state
         results.append(result)
+    new_states = {asset_id: AssetFrameState(model.tag, {**known[asset_id].channels, **channels})
+                  for asset_id, channels in new_channels.items()}
     return results, new_states
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from pdm.detection import Hysteresis, HysteresisState
 from pdm.detection.maintenance import MaintenanceDetector, MaintenanceParams, MaintenanceState
-from pdm.features import band_energies, dominant_frequency
+from pdm.features import spectral_features
 from pdm.features.state import NO_READING
 from pdm.scoring.model import DEFAULT_DETECTOR, DEFAULT_HYSTERESIS
 from pdm.scoring.pipeline import accept_mask, confirm
@@ -32,7 +32,8 @@ class FrameModel:
 
     version: str = "frame-drift-v1"
     name: str = "pdm-frames"
-    revision: int = 1
+    revision: int = 2
+    """2: band energies summed over their bins' slice (1 summed the whole spectrum, zeros outside)."""
     bands_hz: tuple[tuple[float, float], ...] = FRAME_BANDS_HZ
     detector_params: MaintenanceParams = DEFAULT_DETECTOR
     threshold: float = 0.5
@@ -57,8 +58,8 @@ class FrameModel:
 
     def features(self, samples: np.ndarray, sample_rate_hz: float) -> np.ndarray:
         """(frames, bands + 1); +1e-12 keeps a silent band finite."""
-        energies = band_energies(samples, sample_rate_hz, self.bands_hz)
-        return np.column_stack([np.log10(energies + 1e-12), dominant_frequency(samples, sample_rate_hz)])
+        energies, dominant = spectral_features(samples, sample_rate_hz, self.bands_hz)
+        return np.column_stack([np.log10(energies + 1e-12), dominant])
 
 
 DEFAULT_FRAME_MODEL = FrameModel()
@@ -123,11 +124,29 @@ def score_frames(
     ts_ms: np.ndarray, features: np.ndarray,
 ) -> tuple[FrameResult, FrameChannelState]:
     """Frames of one asset and channel, in arrival order; only frames newer than any before count."""
-    keep = accept_mask(state.last_ts_ms, ts_ms)
-    ts_ms, features = ts_ms[keep], features[keep]
-    scores, detector = model.detector.update(state.detector, features[:, : model.scored])
-    anomalous = scores.raw >= model.threshold
-    raised, hysteresis = confirm(model.hysteresis, state.hysteresis, anomalous, scores.severe)
-    last = max(int(ts_ms[-1]), state.last_ts_ms) if len(ts_ms) else state.last_ts_ms
-    result = FrameResult(asset_id, channel, model, ts_ms, features, scores.raw, anomalous, raised)
-    return result, replace(state, detector=detector, hysteresis=hysteresis, last_ts_ms=last)
+    return score_frames_many(model, [(state, asset_id, channel, ts_ms, features)])[0]
+
+
+FrameGroup = tuple[FrameChannelState, str, str, np.ndarray, np.ndarray]
+"""(channel state, asset id, channel, frame starts in ms, feature rows) of one asset and channel."""
+
+
+def score_frames_many(
+    model: FrameModel, groups: list[FrameGroup]
+) -> list[tuple[FrameResult, FrameChannelState]]:
+    """`score_frames` of many (asset, channel) groups, their detectors updated in one call."""
+    accepted = []
+    for state, _, _, ts_ms, features in groups:
+        keep = accept_mask(state.last_ts_ms, ts_ms)
+        accepted.append((ts_ms[keep], features[keep]))
+    updated = model.detector.update_many([g[0].detector for g in groups],
+                                         [features[:, : model.scored] for _, features in accepted])
+    out = []
+    for (state, asset_id, channel, _, _), (ts_ms, features), (scores, detector) in zip(
+            groups, accepted, updated, strict=True):
+        anomalous = scores.raw >= model.threshold
+        raised, hysteresis = confirm(model.hysteresis, state.hysteresis, anomalous, scores.severe)
+        last = max(int(ts_ms[-1]), state.last_ts_ms) if len(ts_ms) else state.last_ts_ms
+        result = FrameResult(asset_id, channel, model, ts_ms, features, scores.raw, anomalous, raised)
+        out.append((result, replace(state, detector=detector, hysteresis=hysteresis, last_ts_ms=last)))
+    return out

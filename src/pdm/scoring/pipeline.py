@@ -8,7 +8,7 @@ import numpy as np
 
 from pdm.detection import Hysteresis, HysteresisState, Transition
 from pdm.detection.hysteresis import step as hysteresis_step
-from pdm.detection.maintenance import MaintenanceState
+from pdm.detection.maintenance import MaintenanceScores, MaintenanceState
 from pdm.features import AssetWindowState, FeatureRows, extract
 from pdm.scoring.model import ModelScores, ScoringModel, per_channel
 from pdm.scoring.state import AssetScoringState
@@ -44,38 +44,93 @@ def accept_mask(last_ts_ms: int, ts_ms: np.ndarray) -> np.ndarray:
     return ts_ms > before
 
 
+AssetInput = tuple[ScoringModel, AssetScoringState, str, np.ndarray, np.ndarray]
+"""(model, state, asset id, reading times in ms, values) of one asset's readings in arrival order."""
+
+
 def score_asset(
     model: ScoringModel, state: AssetScoringState, asset_id: str, ts_ms: np.ndarray, values: np.ndarray
 ) -> tuple[AssetResult, AssetScoringState]:
     """Features, scores and hysteresis for one asset's readings in arrival order."""
-    keep = accept_mask(state.last_ts_ms, ts_ms)
-    ts_ms, values = ts_ms[keep], values[keep]
-    if not len(ts_ms):
-        return _nothing_new(model, state, asset_id, int((~keep).sum())), state
-    rows, windows = extract(model.feature_set, state.windows, ts_ms * NANOS_PER_MS, values, asset_id)
-    if not len(rows.values):
-        return _readings_only(model, state, asset_id, rows, windows, int(ts_ms[-1]), int((~keep).sum()))
-    scores, detector = model_scores(model, state, rows.values)
+    return score_assets([(model, state, asset_id, ts_ms, values)])[0]
+
+
+@dataclass(frozen=True)
+class _Windows:
+    """An asset whose readings closed windows: its rows wait for the detector."""
+
+    model: ScoringModel
+    state: AssetScoringState
+    asset_id: str
+    rows: FeatureRows
+    windows: AssetWindowState
+    last_ts_ms: int
+    dropped: int
+
+
+def score_assets(assets: list[AssetInput]) -> list[tuple[AssetResult, AssetScoringState]]:
+    """`score_asset` of several assets; the online detectors of the assets that closed windows are
+    updated together (one vectorised call per detector configuration), bit for bit as alone."""
+    out: list[tuple[AssetResult, AssetScoringState] | None] = []
+    waiting: list[tuple[int, _Windows]] = []
+    for model, state, asset_id, ts_ms, values in assets:
+        keep = accept_mask(state.last_ts_ms, ts_ms)
+        dropped = int((~keep).sum())
+        ts_ms, values = ts_ms[keep], values[keep]
+        if not len(ts_ms):
+            out.append((_nothing_new(model, state, asset_id, dropped), state))
+            continue
+        rows, windows = extract(model.feature_set, state.windows, ts_ms * NANOS_PER_MS, values, asset_id)
+        if not len(rows.values):
+            out.append(_readings_only(model, state, asset_id, rows, windows, int(ts_ms[-1]), dropped))
+            continue
+        waiting.append((len(out), _Windows(model, state, asset_id, rows, windows, int(ts_ms[-1]), dropped)))
+        out.append(None)
+    for i, scored in _detected(waiting):
+        out[i] = scored
+    return [o for o in out if o is not None]
+
+
+def _detected(waiting: list[tuple[int, _Windows]]) -> list[tuple[int, tuple[AssetResult, AssetScoringState]]]:
+    by_params: dict[object, list[tuple[int, _Windows]]] = {}
+    for item in waiting:
+        by_params.setdefault(item[1].model.detector_params, []).append(item)
+    done = []
+    for members in by_params.values():
+        detector = members[0][1].model.detector
+        updated = detector.update_many([w.state.detector for _, w in members],
+                                       [w.rows.values for _, w in members])
+        for (i, w), (online, detector_state) in zip(members, updated, strict=True):
+            done.append((i, _finish(w, _model_scores(w.model, online, w.rows.values), detector_state)))
+    return done
+
+
+def _finish(w: _Windows, scores: ModelScores,
+            detector: MaintenanceState) -> tuple[AssetResult, AssetScoringState]:
+    model, state = w.model, w.state
     hysteresis = state.hysteresis if state.model_version == model.version else HysteresisState()
     anomalous = scores.raw >= scores.threshold
     raised, hysteresis = confirm(model.hysteresis, hysteresis, anomalous, scores.severe)
-    last = int(ts_ms[-1]) if len(ts_ms) else state.last_ts_ms
     new_state = replace(
-        state, windows=windows, detector=detector, hysteresis=hysteresis,
-        model_version=model.version, last_ts_ms=max(last, state.last_ts_ms),
+        state, windows=w.windows, detector=detector, hysteresis=hysteresis,
+        model_version=model.version, last_ts_ms=max(w.last_ts_ms, state.last_ts_ms),
     )
-    result = AssetResult(asset_id, model, rows, scores, anomalous, raised, int((~keep).sum()))
-    return result, new_state
+    return AssetResult(w.asset_id, model, w.rows, scores, anomalous, raised, w.dropped), new_state
 
 
 def model_scores(model: ScoringModel, state: AssetScoringState,
                   features: np.ndarray) -> tuple[ModelScores, MaintenanceState]:
     online, detector = model.detector.update(state.detector, features)
+    return _model_scores(model, online, features), detector
+
+
+def _model_scores(model: ScoringModel, online: MaintenanceScores, features: np.ndarray) -> ModelScores:
+    """The online detector's scores, or the trained model's (the online state is kept up either way)."""
     if model.trained is None:
         contributions = per_channel(model.feature_set, online.contributions)
         scores = ModelScores(online.raw, contributions, model.threshold, online.severe)
-        return severe_at_least_threshold(scores), detector
-    return severe_at_least_threshold(model.score_trained(features)), detector
+        return severe_at_least_threshold(scores)
+    return severe_at_least_threshold(model.score_trained(features))
 
 
 def _readings_only(model: ScoringModel, state: AssetScoringState, asset_id: str, rows: FeatureRows,

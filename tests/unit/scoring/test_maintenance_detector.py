@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from pdm.detection import drift
 from pdm.detection.drift import DriftParams
 from pdm.detection.maintenance import MaintenanceDetector, MaintenanceParams, MaintenanceState
 from pdm.scoring.model import DEFAULT_DETECTOR
@@ -56,3 +57,29 @@ def test_a_frozen_channel_scores_as_stuck_once_its_recent_rows_are_all_equal() -
     out, _ = detector.update(detector.start(3), x)
 
     assert (out.contributions[153:160, 2] == 1.0).all() and out.contributions[140:150, 2].max() < 0.5
+
+
+@pytest.mark.parametrize("step_bytes", [drift.STEP_BYTES, 8 * 3 * 44 * 20])
+def test_many_series_in_one_call_give_the_bits_of_each_series_alone(
+    step_bytes: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Series of different lengths, histories and widths (one empty; with small steps, series
+    split over several steps and steps holding several series)."""
+    monkeypatch.setattr(drift, "STEP_BYTES", step_bytes)
+    detector = MaintenanceDetector(SMALL)
+    series = [signal(300, seed) for seed in range(4)] + [signal(300, 9)[:, :2]]
+    states, alone = [], []
+    for i, x in enumerate(series):
+        states.append(detector.update(detector.start(x.shape[1]), x[: 37 * i])[1])  # warmed up unequally
+    new_rows = [x[37 * i : 37 * i + n] for i, (x, n) in enumerate(zip(series, [5, 0, 1, 260, 12], strict=True))]
+    for state, rows in zip(states, new_rows, strict=True):
+        alone.append(detector.update(state, rows))
+
+    together = detector.update_many(states, new_rows)
+
+    assert len(together) == len(alone)
+    for (got, got_state), (want, want_state) in zip(together, alone, strict=True):
+        for name in ("raw", "score", "severe", "contributions"):
+            assert getattr(got, name).shape == getattr(want, name).shape
+            assert getattr(got, name).tobytes() == getattr(want, name).tobytes()
+        assert got_state.to_bytes() == want_state.to_bytes()

@@ -1,5 +1,7 @@
 """Scoring one asset's readings: chunking, restarts and redeliveries never change a bit."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -11,6 +13,7 @@ from pdm.scoring import (
     score_history,
     score_micro_batch,
 )
+from pdm.scoring.model import DEFAULT_DETECTOR
 from pdm.simulation import Simulator
 
 pytestmark = pytest.mark.unit
@@ -71,6 +74,33 @@ def test_batch_path_equals_micro_batches_of_many_assets() -> None:
         batch_results, _ = score_history(lambda _: DEFAULT_MODEL, spec.asset_id, piece.ts_ms, piece.values[a][:, :4])
         assert np.array_equal(np.concatenate(streamed[spec.asset_id]),
                               np.concatenate([r.scores.raw for r in batch_results]))
+
+
+def test_assets_of_different_detector_settings_in_one_batch_score_as_each_alone() -> None:
+    """The batch updates the detectors of one configuration together; mixing them changes no bit."""
+    sim = Simulator(4, rate_hz=1.0, seed=5)
+    other = replace(DEFAULT_MODEL, version="short-history",
+                    detector_params=replace(DEFAULT_DETECTOR, drift=replace(DEFAULT_DETECTOR.drift, history=120)))
+    models = {spec.asset_id: (other if a % 2 else DEFAULT_MODEL) for a, spec in enumerate(sim.assets)}
+    together: dict = {}
+    alone = {spec.asset_id: AssetScoringState.empty(models[spec.asset_id]) for spec in sim.assets}
+    for first in range(0, 1500, 150):
+        batch = MicroBatch(DEFAULT_MODEL.feature_set.channels)
+        for a in range(4):
+            batch.add(sim.slice(first, 150).batch(a))
+        results, new = score_micro_batch(models.__getitem__, together, batch)
+        together.update(new)
+        for r in results:
+            ts_ms, values = next((t, v) for asset, t, v in _per_asset(sim, first, 150) if asset == r.asset_id)
+            want, alone[r.asset_id] = score_asset(models[r.asset_id], alone[r.asset_id], r.asset_id, ts_ms, values)
+            assert r.scores.raw.tobytes() == want.scores.raw.tobytes()
+            assert r.raised.tolist() == want.raised.tolist()
+    assert {a: s.to_bytes() for a, s in together.items()} == {a: s.to_bytes() for a, s in alone.items()}
+
+
+def _per_asset(sim: Simulator, first: int, count: int):
+    piece = sim.slice(first, count)
+    return [(spec.asset_id, piece.ts_ms, piece.values[a][:, :4]) for a, spec in enumerate(sim.assets)]
 
 
 def test_readings_that_close_no_window_keep_the_detector_state_itself() -> None:
