@@ -119,12 +119,14 @@ def create_app(settings: Settings) -> faust.App:
                 "status": "ok", "joined_after_s": state.joined_after_s,
                 "assigned_partitions": len(state.assigned), "messages_seen": scorer.stats.messages,
                 "gate": asdict(gate.stats), "scoring": asdict(scorer.stats),
+                "offsets": asdict(scorer.order.stats),
                 "alerting": asdict(alerter.stats),
                 "deployments": book.versions(),
             })
 
     registry = new_registry()
-    for prefix, stats in (("gate", gate.stats), ("scoring", scorer.stats), ("alerting", alerter.stats)):
+    for prefix, stats in (("gate", gate.stats), ("scoring", scorer.stats), ("offsets", scorer.order.stats),
+                          ("alerting", alerter.stats)):
         registry.register(StatsCollector(f"pdm_worker_{prefix}", lambda s=stats: asdict(s),
                                          f"stream worker {prefix}"))
 

@@ -11,6 +11,9 @@ that were never scored, so their windows (and any anomaly in them) are lost for 
 when the body comes back for the next batch, never when the generator is closed under it.
 Unacknowledged events keep the committed offset behind them, so the restarted worker gets the
 batch again; the scorer's outputs and saved state make that redelivery idempotent.
+
+Each batch passes `streams.offsets.OffsetOrder` first: an event delivered past a partition's next
+offset (Faust does that around rebalances) is held back and the partition seeked back to it.
 """
 
 from __future__ import annotations
@@ -24,11 +27,13 @@ from mode.utils.aiter import aiter
 from mode.utils.futures import notify
 
 from pdm.logs import get_logger
+from streams.offsets import OffsetOrder, seek_back
 
 log = get_logger(__name__)
 
 
-async def take_processed(stream: faust.StreamT[Any], max_: int, within: float) -> AsyncIterator[list[Any]]:
+async def take_processed(stream: faust.StreamT[Any], max_: int, within: float,
+                         order: OffsetOrder | None = None) -> AsyncIterator[list[Any]]:
     # The structure follows faust.streams.Stream.take so that the background buffering keeps
     # its exact behaviour (strict max size, timer flush, passive consumption of the channel).
     s: Any = stream
@@ -39,6 +44,7 @@ async def take_processed(stream: faust.StreamT[Any], max_: int, within: float) -
     stream_enable_acks: bool = s.enable_acks
     buffer_consuming: asyncio.Future[None] | None = None
     channel_it = aiter(s.channel)
+    order = order if order is not None else OffsetOrder.of(s.app)
 
     async def add_to_buffer(value: Any) -> Any:
         nonlocal buffer_consuming
@@ -75,7 +81,14 @@ async def take_processed(stream: faust.StreamT[Any], max_: int, within: float) -
             buffer_consuming = asyncio.get_running_loop().create_future()
             processed = False
             try:
-                yield list(buffer)
+                admitted = order.admit([(event.message.tp, event.message.offset) for event in events])
+                if admitted.seeks:
+                    await seek_back(s.app.consumer, admitted.seeks)
+                if len(admitted.keep) < len(events):  # held back: neither processed nor acknowledged
+                    events[:] = [events[i] for i in admitted.keep]
+                    buffer[:] = [buffer[i] for i in admitted.keep]
+                if buffer:
+                    yield list(buffer)
                 processed = True  # the body came back for more: the batch is done
             finally:
                 buffer.clear()
@@ -92,12 +105,13 @@ async def take_processed(stream: faust.StreamT[Any], max_: int, within: float) -
 
 
 async def process_batches(app: faust.App, stream: faust.StreamT[Any], max_: int, within: float,
-                          process: Callable[[list[Any]], Awaitable[None]]) -> None:
+                          process: Callable[[list[Any]], Awaitable[None]],
+                          order: OffsetOrder | None = None) -> None:
     """Each batch processed whole or not at all: a failure crashes the worker, which its supervisor
     restarts, and the unacknowledged batch is redelivered. Carrying on instead (Faust restarts a
     failed agent in place) would leave the batch's offsets unacknowledged behind a moving stream:
     nothing would be committed again until the process restarted."""
-    async for batch in take_processed(stream, max_, within):
+    async for batch in take_processed(stream, max_, within, order):
         try:
             await process(batch)
         except Exception as exc:

@@ -35,6 +35,7 @@ from pdm.scoring.outputs import encode_shadow
 from pdm.scoring.shadow import ShadowsFor, shadow_micro_batch
 from pdm.settings import Settings
 from streams.batching import process_batches
+from streams.offsets import OffsetOrder
 
 log = get_logger(__name__)
 Save = tuple["StateTable", bytes, Any]
@@ -108,6 +109,7 @@ class Scorer:
         self.readings = StateTable(tables[0], lambda raw: AssetScoringState.from_bytes(raw, tag))
         self.frames = StateTable(tables[1], AssetFrameState.from_bytes)
         self.frame_model = DEFAULT_FRAME_MODEL
+        self.order = OffsetOrder.of(app)
 
     async def process(self, batch: Sequence[bytes]) -> None:
         started = time.perf_counter()
@@ -207,6 +209,7 @@ def register_scoring(
     @app.agent(readings, name="score_readings", concurrency=1)
     async def score_readings(stream: faust.StreamT[bytes]) -> None:
         """Readings in, features / scores / anomalies out; every decision is in pdm.scoring."""
-        await process_batches(app, stream, worker.batch_size, worker.batch_within_s, scorer.process)
+        await process_batches(app, stream, worker.batch_size, worker.batch_within_s, scorer.process,
+                              scorer.order)
 
     return scorer

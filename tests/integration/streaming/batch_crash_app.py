@@ -6,6 +6,10 @@ MODE `processed` batches with `streams.batching.process_batches` (the scoring ag
 MODE `plain` is a bare `async for batch in stream.take(...)`, which stops itself with SIGTERM
 a few seconds after the failure. Each batch's values are appended to RECORD_FILE as one JSON
 line before it is processed.
+
+MODE `skip` and `skip-plain` do not fail: once value 9 is processed the app seeks its partition
+to offset 15, as Faust's consumer jumps ahead around a rebalance, and it stops itself after value
+39. `skip` batches with `process_batches`, `skip-plain` with a bare `stream.take`.
 """
 
 from __future__ import annotations
@@ -19,9 +23,12 @@ from typing import Any
 
 import faust
 import orjson
+from faust.types import TP
 
 from streams.app import PdmWorker
 from streams.batching import process_batches
+
+SKIP_TO = 15
 
 
 def create_app(bootstrap: str, topic: str, group: str, mode: str, record: Path) -> faust.App:
@@ -36,8 +43,16 @@ def create_app(bootstrap: str, topic: str, group: str, mode: str, record: Path) 
     async def process(values: list[Any]) -> None:
         nonlocal batches
         batches += 1
+        numbers = [int(v) for v in values]
+        if mode.startswith("skip"):
+            if 9 in numbers:
+                await app.consumer.seek(TP(source.get_topic_name(), 0), SKIP_TO)
+            if 39 in numbers:
+                asyncio.get_running_loop().call_later(1, os.kill, os.getpid(), signal.SIGTERM)
         with record.open("ab") as out:
-            out.write(orjson.dumps([int(v) for v in values]) + b"\n")
+            out.write(orjson.dumps(numbers) + b"\n")
+        if mode.startswith("skip"):
+            return
         if batches == 2:
             if mode == "plain":
                 asyncio.get_running_loop().call_later(3, os.kill, os.getpid(), signal.SIGTERM)
@@ -45,7 +60,7 @@ def create_app(bootstrap: str, topic: str, group: str, mode: str, record: Path) 
 
     @app.agent(source, name="batches", concurrency=1)
     async def handle(stream: faust.StreamT[bytes]) -> None:
-        if mode == "processed":
+        if mode in ("processed", "skip"):
             await process_batches(app, stream, 10, 0.5, process)
         else:
             async for values in stream.take(10, within=0.5):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -13,7 +15,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 
 from pdm.infra.kafka import client_options, ensure_topics
-from pdm.settings import Settings
+from pdm.settings import KafkaSettings, Settings
+from tests.integration.streaming.batch_crash_app import SKIP_TO
 
 pytestmark = pytest.mark.integration
 MESSAGES = 40
@@ -58,3 +61,54 @@ async def test_a_bare_take_loop_commits_a_failed_batch(settings: Settings, tmp_p
     and the failed batch is committed as if it had been processed."""
     _, failed, committed = await run_crashing_worker(settings, "plain", tmp_path)
     assert committed > failed[-1]
+
+
+async def publish(kafka: KafkaSettings, topic: str, values: range) -> None:
+    producer = AIOKafkaProducer(**client_options(kafka))
+    await producer.start()
+    try:
+        for i in values:
+            await producer.send_and_wait(topic, str(i).encode(), key=b"k")
+    finally:
+        await producer.stop()
+
+
+async def run_skipping_worker(settings: Settings, mode: str, tmp_path: Path) -> list[int]:
+    """Values the worker processed, in order, when its consumer jumps from offset 10 to 15."""
+    kafka = settings.kafka.model_copy(update={"partitions": 1})
+    name = f"offset-skip-{mode}-{uuid.uuid4().hex[:6]}"
+    topic, group = kafka.topic(name), kafka.topic(f"{name}-group")
+    await ensure_topics(kafka, (name,))
+    await publish(kafka, topic, range(10))
+    record = tmp_path / f"{mode}.jsonl"
+    argv = [sys.executable, "-m", "tests.integration.streaming.batch_crash_app",
+            str(kafka.bootstrap_servers), topic, group, mode, str(record)]
+    with subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as worker:
+        try:
+            deadline = time.monotonic() + 60
+            while 9 not in processed(record):
+                assert time.monotonic() < deadline and worker.poll() is None, "the first ten values in time"
+                await asyncio.sleep(0.1)
+            await publish(kafka, topic, range(10, MESSAGES))
+            worker.wait(60)
+        finally:
+            worker.kill()
+    return processed(record)
+
+
+def processed(record: Path) -> list[int]:
+    if not record.exists():
+        return []
+    return [v for line in record.read_bytes().splitlines() for v in orjson.loads(line)]
+
+
+async def test_messages_the_consumer_skips_are_fetched_again_and_processed_in_order(
+    settings: Settings, tmp_path: Path
+) -> None:
+    assert await run_skipping_worker(settings, "skip", tmp_path) == list(range(MESSAGES))
+
+
+async def test_a_bare_take_loop_loses_the_messages_the_consumer_skips(settings: Settings, tmp_path: Path) -> None:
+    """Why batches pass `OffsetOrder`: without it the values Faust jumped over are never seen."""
+    values = await run_skipping_worker(settings, "skip-plain", tmp_path)
+    assert values == [*range(10), *range(SKIP_TO, MESSAGES)]
