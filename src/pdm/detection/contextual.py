@@ -37,6 +37,7 @@ import numpy as np
 
 from pdm.detection import novelty
 from pdm.detection.novelty import NoveltyParams, NoveltyState
+from pdm.detection.rolling import as_rows
 from pdm.features.state import decode_array, encode_array
 
 CONTEXTUAL_THRESHOLD = 0.5
@@ -207,8 +208,7 @@ class _ChannelContexts:
 def score(
     params: ContextualParams, state: ContextualState, x: np.ndarray
 ) -> tuple[ContextualScores, ContextualState]:
-    x = np.asarray(x, dtype=np.float64)
-    x = x[:, None] if x.ndim == 1 else x
+    x = as_rows(x)
     ranged, novelty_state = novelty.score(params.novelty, state.novelty, x)
     channels = x.shape[1]
     models = [_ChannelContexts(params, state, c) for c in range(channels)]

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from pdm.detection.rolling import inclusive_windows, window_quantiles
+from pdm.detection.rolling import as_rows, inclusive_windows, window_quantiles
 from pdm.features.state import decode_array, encode_array
 
 MAD_TO_SIGMA = 1.4826
@@ -141,7 +141,7 @@ def score_many(
     call's numpy steps outweighed the rows. Every row is still reduced over its own window
     only, so the bits equal those of `score` on each series alone.
     """
-    xs = [_as_rows(x) for x in xs]
+    xs = [as_rows(x) for x in xs]
     width = params.history + params.recent
     pieces: list[tuple[int, np.ndarray, np.ndarray]] = []
     tails = []
@@ -192,8 +192,3 @@ def _scores_in_steps(params: DriftParams, pieces: list[tuple[int, np.ndarray, np
     return [tuple(np.concatenate(p) for p in zip(*got, strict=True)) if got
             else (np.zeros((0, c)), np.zeros((0, c)), np.zeros(0, dtype=bool))
             for got, c in zip(parts, columns, strict=True)]
-
-
-def _as_rows(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    return x[:, None] if x.ndim == 1 else x

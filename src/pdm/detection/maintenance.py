@@ -21,6 +21,7 @@ import numpy as np
 from pdm.detection import contextual, drift
 from pdm.detection.contextual import ContextualParams, ContextualState
 from pdm.detection.drift import DriftParams, DriftState
+from pdm.detection.rolling import as_rows
 
 MAINTENANCE_THRESHOLD = 0.5
 NAB_DRIFT = DriftParams(z_low=20.0, z_high=40.0, stuck=False)
@@ -96,8 +97,7 @@ def score_many(
 ) -> list[tuple[MaintenanceScores, MaintenanceState]]:
     """Several independent series at once (the drift part in shared vectorised steps); the bits
     of each equal `score` on that series alone."""
-    xs = [np.asarray(x, dtype=np.float64) for x in xs]
-    xs = [x[:, None] if x.ndim == 1 else x for x in xs]
+    xs = [as_rows(x) for x in xs]
     restless = replace(params.contextual, rest=0)
     shifted = drift.score_many(params.drift, [s.drift for s in states], xs)
     out = []

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from pdm.detection.rolling import trailing_windows
+from pdm.detection.rolling import as_rows, trailing_windows
 from pdm.features.state import decode_array, encode_array
 
 DEFAULT_THRESHOLD = 0.5
@@ -123,8 +123,7 @@ def suppress_repeats(params: NoveltyParams, recent: np.ndarray, raw: np.ndarray)
 
 
 def score(params: NoveltyParams, state: NoveltyState, x: np.ndarray) -> tuple[NoveltyScores, NoveltyState]:
-    x = np.asarray(x, dtype=np.float64)
-    x = x[:, None] if x.ndim == 1 else x
+    x = as_rows(x)
     per_channel = channel_scores(params, state, x)
     raw = per_channel.max(axis=1) if per_channel.shape[1] else np.zeros(len(x))
     reported = suppress_repeats(params, state.recent_scores, raw)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from pdm.detection.likelihood import LikelihoodParams, LikelihoodState, likelihood
-from pdm.detection.rolling import inclusive_windows, lagged, trailing_windows, window_quantiles
+from pdm.detection.rolling import as_rows, inclusive_windows, lagged, trailing_windows, window_quantiles
 from pdm.features.state import decode_array, encode_array
 
 IQR_TO_SIGMA = 1.349
@@ -107,8 +107,7 @@ def raw_scores(params: OnlineParams, state: OnlineState, x: np.ndarray) -> np.nd
 
 def score(params: OnlineParams, state: OnlineState, x: np.ndarray) -> tuple[OnlineScores, OnlineState]:
     """Score new readings (rows) of one asset's channels (columns), in arrival order."""
-    x = np.asarray(x, dtype=np.float64)
-    x = x[:, None] if x.ndim == 1 else x
+    x = as_rows(x)
     per_channel = raw_scores(params, state, x)
     raw = per_channel.max(axis=1) if per_channel.size else np.zeros(len(x))
     scores, tail = likelihood(params.likelihood, state.likelihood, raw)

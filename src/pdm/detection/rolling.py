@@ -10,6 +10,12 @@ from __future__ import annotations
 import numpy as np
 
 
+def as_rows(x: np.ndarray) -> np.ndarray:
+    """Readings as float64 rows (one column per channel); a 1-D series is one channel."""
+    x = np.asarray(x, dtype=np.float64)
+    return x[:, None] if x.ndim == 1 else x
+
+
 def trailing_windows(tail: np.ndarray, new: np.ndarray, width: int) -> np.ndarray:
     """For each new value, the `width` values before it (not itself), NaN-padded at the start.
 

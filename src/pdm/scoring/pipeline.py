@@ -71,24 +71,22 @@ class _Windows:
 def score_assets(assets: list[AssetInput]) -> list[tuple[AssetResult, AssetScoringState]]:
     """`score_asset` of several assets; the online detectors of the assets that closed windows are
     updated together (one vectorised call per detector configuration), bit for bit as alone."""
-    out: list[tuple[AssetResult, AssetScoringState] | None] = []
+    done: dict[int, tuple[AssetResult, AssetScoringState]] = {}
     waiting: list[tuple[int, _Windows]] = []
-    for model, state, asset_id, ts_ms, values in assets:
+    for i, (model, state, asset_id, ts_ms, values) in enumerate(assets):
         keep = accept_mask(state.last_ts_ms, ts_ms)
         dropped = int((~keep).sum())
         ts_ms, values = ts_ms[keep], values[keep]
         if not len(ts_ms):
-            out.append((_nothing_new(model, state, asset_id, dropped), state))
+            done[i] = _nothing_new(model, state, asset_id, dropped), state
             continue
         rows, windows = extract(model.feature_set, state.windows, ts_ms * NANOS_PER_MS, values, asset_id)
         if not len(rows.values):
-            out.append(_readings_only(model, state, asset_id, rows, windows, int(ts_ms[-1]), dropped))
+            done[i] = _readings_only(model, state, asset_id, rows, windows, int(ts_ms[-1]), dropped)
             continue
-        waiting.append((len(out), _Windows(model, state, asset_id, rows, windows, int(ts_ms[-1]), dropped)))
-        out.append(None)
-    for i, scored in _detected(waiting):
-        out[i] = scored
-    return [o for o in out if o is not None]
+        waiting.append((i, _Windows(model, state, asset_id, rows, windows, int(ts_ms[-1]), dropped)))
+    done.update(_detected(waiting))
+    return [done[i] for i in range(len(assets))]
 
 
 def _detected(waiting: list[tuple[int, _Windows]]) -> list[tuple[int, tuple[AssetResult, AssetScoringState]]]:
@@ -134,7 +132,8 @@ def _model_scores(model: ScoringModel, online: MaintenanceScores, features: np.n
 
 
 def _readings_only(model: ScoringModel, state: AssetScoringState, asset_id: str, rows: FeatureRows,
-                   windows: AssetWindowState, last_ts_ms: int, dropped: int) -> AssetResult:
+                   windows: AssetWindowState, last_ts_ms: int,
+                   dropped: int) -> tuple[AssetResult, AssetScoringState]:
     """No window closed: the detector sees no row, so its state (the same object) is kept.
 
     Most micro-batches close no window of most assets; an update on zero rows still cost
