@@ -124,7 +124,7 @@ async def _batches(plan: Plan, bootstrap: str, base_dir: str, rows: list[Row]) -
     rows += [Row("pure numpy features+scores (1 process, no Kafka, no decode)", core, note=repeats),
              Row("decode+features+scores+encode (1 process, no Kafka)", full, note=repeats),
              Row("raw aiokafka consume + decode, batch", raw),
-             Row("faust agent that only counts, batch", count)]
+             Row("faust agent that only counts, batch", count), ceiling(core, count)]
     best = 0.0
     for n in sorted({1, plan.workers}):
         what = f"scoring agent, {rows_per_message}-row batches, {n} worker(s)"
@@ -134,6 +134,14 @@ async def _batches(plan: Plan, bootstrap: str, base_dir: str, rows: list[Row]) -
                             scored / core, f"{scored / full:.0%} of decode-inclusive"))
         best = scored if n == 1 else best
     return best
+
+
+def ceiling(core: float, count: float) -> Row:
+    """The most one worker can reach: the counting agent's time per unit plus the numpy work's, and
+    nothing for decoding, encoding or sending. As a ratio to numpy: count / (core + count)."""
+    rate = 1 / (1 / core + 1 / count) if core and count else 0.0
+    return Row("ceiling of 1 worker: counting agent + numpy work, in series", rate, "pure numpy",
+               rate / core if core else None, "no decode, encode or sends")
 
 
 async def _scored(rows: list[Row], what: str, bootstrap: str, messages: Messages, base_dir: str,
@@ -157,7 +165,7 @@ async def _frames(plan: Plan, bootstrap: str, base_dir: str, rows: list[Row]) ->
              Row("frame decode+features+scores+encode (1 process, no Kafka)", full,
                  note=f"samples/s, best of {BASELINE_REPEATS}"),
              Row("faust agent that only counts, frames", count, "pure numpy", count / core,
-                 "samples/s; the framework's own floor for these messages")]
+                 "samples/s; the framework's own floor for these messages"), ceiling(core, count)]
     for n in sorted({1, plan.workers}):
         what = f"scoring agent, {samples}-sample frames, {n} worker(s)"
         scored = await _scored(rows, what, bootstrap, frames, base_dir, n, samples)

@@ -4,6 +4,7 @@ import pytest
 from rich.console import Console
 
 from pdm.bench._stats import Figure, format_rate, format_ratio, percentile, rate, ratio, results_table
+from pdm.bench.stream import ceiling
 
 pytestmark = pytest.mark.unit
 
@@ -53,3 +54,11 @@ def test_result_table_shows_rate_baseline_ratio_and_target_per_path() -> None:
 
     assert figure.ratio == 0.25
     assert all(cell in text for cell in ("HTTP → Kafka", "60,000/s", "240,000/s", "25%", "≥ 50,000/s"))
+
+
+def test_stream_ceiling_adds_the_counting_agent_time_to_the_numpy_time() -> None:
+    row = ceiling(4_000_000.0, 1_000_000.0)  # 0.25 µs + 1 µs a reading
+    assert row.rate == pytest.approx(800_000.0)
+    assert row.ratio == pytest.approx(0.2)
+    assert ceiling(4_000_000.0, 4_000_000.0).ratio == pytest.approx(0.5)
+    assert ceiling(0.0, 1.0).ratio is None
