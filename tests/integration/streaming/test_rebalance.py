@@ -6,12 +6,14 @@ import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 
+import orjson
 import pytest
 
+from pdm.contracts import topics
 from pdm.scoring import DEFAULT_MODEL, score_history
 from pdm.settings import Settings
 from pdm.simulation import Simulator
-from tests.integration.conftest import WorkerProcess, wait_until
+from tests.integration.conftest import WorkerProcess, read_topic, wait_until
 from tests.integration.streaming.conftest import expected_windows, publish_history, read_scores
 from tests.integration.streaming.test_determinism import by_window
 
@@ -48,10 +50,17 @@ async def test_scores_across_a_rebalance_to_two_workers_and_back_equal_an_uninte
     await publish_paced(migrated, sim, part=2)
     scores = await read_scores(migrated, expected_windows(sim, 3 * PART), timeout_s=120)
 
-    streamed = by_window(scores, "score")
+    features = [orjson.loads(v) for v in await read_topic(migrated, topics.FEATURES, len(scores))]
+
+    # Scores alone would not see a reading lost or repeated inside a window while the detector
+    # warms up (they are 0 then); every window's feature vector does.
+    streamed, streamed_features = by_window(scores, "score"), by_window(features, "values")
     whole = sim.slice(0, sim.tick_count(3 * PART))
     for a, spec in enumerate(sim.assets):
         results, _ = score_history(lambda _: DEFAULT_MODEL, spec.asset_id, whole.ts_ms, whole.values[a][:, :4])
         expected = {(spec.asset_id, t): s for r in results
                     for t, s in zip(r.row_ts_ms.tolist(), r.scores.raw.tolist(), strict=True)}
+        expected_features = {(spec.asset_id, t): [None if v != v else v for v in row] for r in results
+                             for t, row in zip(r.row_ts_ms.tolist(), r.features.values.tolist(), strict=True)}
         assert {k: v for k, v in streamed.items() if k[0] == spec.asset_id} == expected, spec.asset_id
+        assert {k: v for k, v in streamed_features.items() if k[0] == spec.asset_id} == expected_features
