@@ -13,7 +13,7 @@ from pdm.contracts import topics
 from pdm.scoring import DEFAULT_MODEL, score_history
 from pdm.settings import Settings
 from pdm.simulation import Simulator
-from tests.integration.conftest import WorkerProcess, read_topic, wait_until
+from tests.integration.conftest import WorkerProcess, read_topic
 from tests.integration.streaming.conftest import expected_windows, publish_history, read_scores
 from tests.integration.streaming.test_determinism import by_window
 
@@ -21,15 +21,33 @@ pytestmark = pytest.mark.integration
 PART = timedelta(minutes=4)
 
 
-async def publish_paced(settings: Settings, sim: Simulator, part: int, pieces: int = 6) -> None:
-    """Part `part` of the history in `pieces` bursts a second apart, so a rebalance falls inside it."""
-    ticks = sim.tick_count(PART)
+async def publish_paced(settings: Settings, sim: Simulator, first_tick: int, ticks: int, pieces: int = 6) -> int:
+    """`ticks` ticks from `first_tick` in `pieces` bursts a second apart; returns the next tick."""
     step = ticks // pieces
     for k in range(pieces):
-        first = part * ticks + k * step
-        await publish_history(settings, sim, timedelta(seconds=step if k < pieces - 1 else ticks - k * step),
-                              ticks_per_batch=20, first_tick=first)
+        count = step if k < pieces - 1 else ticks - k * step
+        await publish_history(settings, sim, timedelta(seconds=count), ticks_per_batch=20,
+                              first_tick=first_tick + k * step)
         await asyncio.sleep(1.0)
+    return first_tick + ticks
+
+
+async def publish_until(settings: Settings, sim: Simulator, first_tick: int, done: Callable[[], bool],
+                        piece: int = 20, most: int = 90) -> int:
+    """Bursts of `piece` ticks a second apart until `done()`, and two more; returns the next tick.
+
+    A rebalance and the joining member's table recovery take seconds that depend on the
+    machine: readings keep coming until the new member has scored some of them."""
+    tick, after_done = first_tick, 0
+    for _ in range(most):
+        await publish_history(settings, sim, timedelta(seconds=piece), ticks_per_batch=20, first_tick=tick)
+        tick += piece
+        if after_done or done():
+            after_done += 1
+            if after_done > 2:
+                return tick
+        await asyncio.sleep(1.0)
+    raise AssertionError(f"the new member scored nothing in {most} bursts")
 
 
 async def test_scores_across_a_rebalance_to_two_workers_and_back_equal_an_uninterrupted_run(
@@ -37,25 +55,25 @@ async def test_scores_across_a_rebalance_to_two_workers_and_back_equal_an_uninte
 ) -> None:
     sim = Simulator(6, rate_hz=1.0, seed=13)
     worker()
+    part = sim.tick_count(PART)
     await publish_history(migrated, sim, PART, ticks_per_batch=20)
     await read_scores(migrated, expected_windows(sim, PART), timeout_s=90)
 
     second = worker()  # the group rebalances from one member to two while readings keep coming
-    await publish_paced(migrated, sim, part=1)
-    await read_scores(migrated, expected_windows(sim, 2 * PART), timeout_s=90)
-    wait_until(lambda: second.health().get("scoring", {}).get("windows_scored", 0) > 0, 60,
-               "the second worker scored windows of its own")
+    tick = await publish_until(
+        migrated, sim, part, lambda: second.health().get("scoring", {}).get("windows_scored", 0) > 0)
+    await read_scores(migrated, expected_windows(sim, timedelta(seconds=tick)), timeout_s=90)
 
     second.stop()  # and back to one: the leaving member's partitions move with their state
-    await publish_paced(migrated, sim, part=2)
-    scores = await read_scores(migrated, expected_windows(sim, 3 * PART), timeout_s=120)
+    tick = await publish_paced(migrated, sim, tick, part)
+    scores = await read_scores(migrated, expected_windows(sim, timedelta(seconds=tick)), timeout_s=120)
 
     features = [orjson.loads(v) for v in await read_topic(migrated, topics.FEATURES, len(scores))]
 
     # Scores alone would not see a reading lost or repeated inside a window while the detector
     # warms up (they are 0 then); every window's feature vector does.
     streamed, streamed_features = by_window(scores, "score"), by_window(features, "values")
-    whole = sim.slice(0, sim.tick_count(3 * PART))
+    whole = sim.slice(0, tick)
     for a, spec in enumerate(sim.assets):
         results, _ = score_history(lambda _: DEFAULT_MODEL, spec.asset_id, whole.ts_ms, whole.values[a][:, :4])
         expected = {(spec.asset_id, t): s for r in results
