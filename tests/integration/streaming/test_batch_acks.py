@@ -24,20 +24,10 @@ MESSAGES = 40
 
 async def run_crashing_worker(settings: Settings, mode: str, tmp_path: Path) -> tuple[int, list[int], int]:
     """(exit code, values of the batch that failed, the group's committed offset after the worker exited)."""
-    kafka = settings.kafka.model_copy(update={"partitions": 1})
-    name = f"batch-acks-{mode}-{uuid.uuid4().hex[:6]}"
-    topic, group = kafka.topic(name), kafka.topic(f"{name}-group")
-    await ensure_topics(kafka, (name,))
-    producer = AIOKafkaProducer(**client_options(kafka))
-    await producer.start()
-    try:
-        for i in range(MESSAGES):
-            await producer.send_and_wait(topic, str(i).encode(), key=b"k")
-    finally:
-        await producer.stop()
+    kafka, topic, group = await one_partition_topic(settings, f"batch-acks-{mode}")
+    await publish(kafka, topic, range(MESSAGES))
     record = tmp_path / f"{mode}.jsonl"
-    argv = [sys.executable, "-m", "tests.integration.streaming.batch_crash_app",
-            str(kafka.bootstrap_servers), topic, group, mode, str(record)]
+    argv = app_argv(kafka, topic, group, mode, record)
     worker = subprocess.run(argv, capture_output=True, timeout=90, check=False)
     batches = [orjson.loads(line) for line in record.read_bytes().splitlines()]
     assert len(batches) >= 2, batches
@@ -63,6 +53,19 @@ async def test_a_bare_take_loop_commits_a_failed_batch(settings: Settings, tmp_p
     assert committed > failed[-1]
 
 
+async def one_partition_topic(settings: Settings, prefix: str) -> tuple[KafkaSettings, str, str]:
+    """A fresh one-partition topic and a group name for it."""
+    kafka = settings.kafka.model_copy(update={"partitions": 1})
+    name = f"{prefix}-{uuid.uuid4().hex[:6]}"
+    await ensure_topics(kafka, (name,))
+    return kafka, kafka.topic(name), kafka.topic(f"{name}-group")
+
+
+def app_argv(kafka: KafkaSettings, topic: str, group: str, mode: str, record: Path) -> list[str]:
+    return [sys.executable, "-m", "tests.integration.streaming.batch_crash_app",
+            str(kafka.bootstrap_servers), topic, group, mode, str(record)]
+
+
 async def publish(kafka: KafkaSettings, topic: str, values: range) -> None:
     producer = AIOKafkaProducer(**client_options(kafka))
     await producer.start()
@@ -75,14 +78,10 @@ async def publish(kafka: KafkaSettings, topic: str, values: range) -> None:
 
 async def run_skipping_worker(settings: Settings, mode: str, tmp_path: Path) -> list[int]:
     """Values the worker processed, in order, when its consumer jumps from offset 10 to 15."""
-    kafka = settings.kafka.model_copy(update={"partitions": 1})
-    name = f"offset-skip-{mode}-{uuid.uuid4().hex[:6]}"
-    topic, group = kafka.topic(name), kafka.topic(f"{name}-group")
-    await ensure_topics(kafka, (name,))
+    kafka, topic, group = await one_partition_topic(settings, f"offset-skip-{mode}")
     await publish(kafka, topic, range(10))
     record = tmp_path / f"{mode}.jsonl"
-    argv = [sys.executable, "-m", "tests.integration.streaming.batch_crash_app",
-            str(kafka.bootstrap_servers), topic, group, mode, str(record)]
+    argv = app_argv(kafka, topic, group, mode, record)
     with subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as worker:
         try:
             deadline = time.monotonic() + 60
