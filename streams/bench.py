@@ -28,7 +28,7 @@ from pdm.settings import Settings
 from streams.app import PdmWorker
 from streams.batching import take_processed
 from streams.fetch_wait import MAX_FETCH_BYTES_PER_PARTITION, shorten_fetch_wait
-from streams.scoring import register_scoring
+from streams.scoring import ScoringStats, register_scoring
 
 REPORT_TOPIC = "pdm.bench.report"
 
@@ -87,6 +87,7 @@ def create_bench_app(
             await original(values)
             progress.done(len(values))
 
+        progress.stats = scorer.stats
         scorer.process = process  # type: ignore[method-assign]
     else:
 
@@ -106,6 +107,7 @@ class Progress:
 
     def __init__(self, worker_id: str) -> None:
         self.worker_id, self.messages, self.first, self.last, self._sent = worker_id, 0, 0.0, 0.0, -1
+        self.stats: ScoringStats | None = None
 
     def begin(self) -> None:
         self.first = self.first or time.time()
@@ -119,8 +121,11 @@ class Progress:
 
     def as_report(self) -> dict[str, Any]:
         self._sent = self.messages
-        return {"worker": self.worker_id, "kind": "progress", "messages": self.messages,
-                "first": self.first, "last": self.last}
+        report = {"worker": self.worker_id, "kind": "progress", "messages": self.messages,
+                  "first": self.first, "last": self.last}
+        if self.stats is not None:  # the scorer's own timers: where the worker's time went
+            report |= {"busy_s": self.stats.busy_s, "sending_s": self.stats.sending_s}
+        return report
 
 
 async def wait_for(go: Path) -> None:

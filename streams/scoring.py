@@ -54,6 +54,8 @@ class ScoringStats:
     anomalies: int = 0
     batches: int = 0
     busy_s: float = 0.0
+    sending_s: float = 0.0
+    """Of `busy_s`, the time awaiting the broker's acknowledgement of the batches' outputs."""
 
 
 class StateTable:
@@ -118,7 +120,9 @@ class Scorer:
         saves = self._score_readings(micro, outputs)
         if micro.frames:
             saves += self._score_frames(micro.frames, outputs)
+        sending = time.perf_counter()
         await self._send(outputs)
+        self.stats.sending_s += time.perf_counter() - sending
         for table in {table for table, _, _ in saves}:
             await table.ready_to_save(self.app)
         for table, key, state in saves:

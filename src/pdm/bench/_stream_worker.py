@@ -109,11 +109,28 @@ class Reports:
     def total(self) -> int:
         return sum(r["messages"] for r in self.progress.values())
 
-    def combined_rate(self) -> float:
+    def combined(self) -> Run:
         """Messages of all workers over the span from the first worker's first to the last one's last."""
         reports = self.progress.values()
         first, last = min(r["first"] for r in reports), max(r["last"] for r in reports)
-        return sum(r["messages"] for r in reports) / (last - first)
+        spans = sum(r["last"] - r["first"] for r in reports) or 1.0
+        return Run(sum(r["messages"] for r in reports) / (last - first),
+                   sum(r.get("busy_s", 0.0) for r in reports) / spans,
+                   sum(r.get("sending_s", 0.0) for r in reports) / spans)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One worker phase: combined messages/s, and the share of the workers' time the scorer was
+    busy with its batches, and of that awaiting the broker's acknowledgement of their outputs
+    (both 0 for the counting agent). The rest went to Faust: fetching, the stream, `take`."""
+
+    rate: float
+    busy: float
+    sending: float
+
+    def note(self) -> str:
+        return f"scorer busy {self.busy:.0%} of the time, awaiting output acks {self.sending:.0%}"
 
 
 async def report_reader(kafka: KafkaSettings) -> Reports:
@@ -123,7 +140,7 @@ async def report_reader(kafka: KafkaSettings) -> Reports:
     return Reports(consumer, {}, {})
 
 
-async def worker_run(bootstrap: str, mode: str, messages: Messages, base_dir: str, workers: int = 1) -> float:
+async def worker_run(bootstrap: str, mode: str, messages: Messages, base_dir: str, workers: int = 1) -> Run:
     """Messages/s of `workers` processes in one group over pre-loaded partitions.
 
     Every worker holds its first batch until all of them are assigned, so no rebalance
@@ -149,7 +166,7 @@ async def worker_run(bootstrap: str, mode: str, messages: Messages, base_dir: st
         for process in processes:
             process.kill()
             process.wait()
-    return reports.combined_rate()
+    return reports.combined()
 
 
 def dump_stacks(processes: list[subprocess.Popen[bytes]], directory: Path) -> None:

@@ -24,7 +24,7 @@ from pdm.bench._stream_data import (
     single_messages,
 )
 from pdm.bench._stream_latency import live_latency
-from pdm.bench._stream_worker import WorkerStalledError, phase_settings, publish, raw_consume, worker_run
+from pdm.bench._stream_worker import Run, WorkerStalledError, phase_settings, publish, raw_consume, worker_run
 from pdm.infra.broker import EmbeddedBroker
 from pdm.simulation import Simulator
 
@@ -103,11 +103,12 @@ def _sim() -> Simulator:
 
 async def _singles(plan: Plan, bootstrap: str, base_dir: str, rows: list[Row]) -> float:
     singles = single_messages(_sim(), plan.single_ticks)
-    floor = await worker_run(bootstrap, "count", singles, base_dir)
-    scored = await worker_run(bootstrap, "score", singles, base_dir)
+    floor = (await worker_run(bootstrap, "count", singles, base_dir)).rate
+    run = await worker_run(bootstrap, "score", singles, base_dir)
     rows += [Row("faust agent that only counts, single", floor),
-             Row("scoring agent, single-reading messages", scored, "counting agent", scored / floor)]
-    return scored
+             Row("scoring agent, single-reading messages", run.rate, "counting agent", run.rate / floor,
+                 run.note())]
+    return run.rate
 
 
 async def _batches(plan: Plan, bootstrap: str, base_dir: str, rows: list[Row]) -> float:
@@ -119,7 +120,7 @@ async def _batches(plan: Plan, bootstrap: str, base_dir: str, rows: list[Row]) -
     raw_settings = phase_settings(bootstrap, base_dir)
     await publish(raw_settings.kafka, batches)
     raw = await raw_consume(raw_settings.kafka, len(batches)) * rows_per_message
-    count = await worker_run(bootstrap, "count", batches, base_dir) * rows_per_message
+    count = (await worker_run(bootstrap, "count", batches, base_dir)).rate * rows_per_message
     repeats = f"best of {BASELINE_REPEATS}"
     rows += [Row("pure numpy features+scores (1 process, no Kafka, no decode)", core, note=repeats),
              Row("decode+features+scores+encode (1 process, no Kafka)", full, note=repeats),
@@ -128,10 +129,11 @@ async def _batches(plan: Plan, bootstrap: str, base_dir: str, rows: list[Row]) -
     best = 0.0
     for n in sorted({1, plan.workers}):
         what = f"scoring agent, {rows_per_message}-row batches, {n} worker(s)"
-        scored = await _scored(rows, what, bootstrap, batches, base_dir, n, rows_per_message)
-        if scored:
+        run = await _scored(rows, what, bootstrap, batches, base_dir, n)
+        scored = run.rate * rows_per_message if run else 0.0
+        if run:
             rows.append(Row(what, scored, "pure numpy",
-                            scored / core, f"{scored / full:.0%} of decode-inclusive"))
+                            scored / core, f"{scored / full:.0%} of decode-inclusive; {run.note()}"))
         best = scored if n == 1 else best
     return best
 
@@ -145,13 +147,13 @@ def ceiling(core: float, count: float) -> Row:
 
 
 async def _scored(rows: list[Row], what: str, bootstrap: str, messages: Messages, base_dir: str,
-                  workers: int, units: int) -> float:
+                  workers: int) -> Run | None:
     """A stalled run becomes a row saying so, and the other rows are still measured."""
     try:
-        return await worker_run(bootstrap, "score", messages, base_dir, workers=workers) * units
+        return await worker_run(bootstrap, "score", messages, base_dir, workers=workers)
     except WorkerStalledError as exc:
         rows.append(Row(what, 0.0, note=f"stalled: {exc}"))
-        return 0.0
+        return None
 
 
 async def _frames(plan: Plan, bootstrap: str, base_dir: str, rows: list[Row]) -> None:
@@ -159,7 +161,7 @@ async def _frames(plan: Plan, bootstrap: str, base_dir: str, rows: list[Row]) ->
     frames = frame_messages(_sim(), plan.frames_per_asset, samples=samples, encoding=plan.encoding)
     console.print(f"frames ({plan.encoding}): {len(frames)} messages = {len(frames) * samples} samples")
     core, full = best_of(BASELINE_REPEATS, lambda: pure_frame_rate(frames))
-    count = await worker_run(bootstrap, "count", frames, base_dir) * samples
+    count = (await worker_run(bootstrap, "count", frames, base_dir)).rate * samples
     rows += [Row("pure numpy frame features+scores (1 process, no Kafka, no decode)", core,
                  note=f"samples/s, best of {BASELINE_REPEATS}"),
              Row("frame decode+features+scores+encode (1 process, no Kafka)", full,
@@ -168,9 +170,10 @@ async def _frames(plan: Plan, bootstrap: str, base_dir: str, rows: list[Row]) ->
                  "samples/s; the framework's own floor for these messages"), ceiling(core, count)]
     for n in sorted({1, plan.workers}):
         what = f"scoring agent, {samples}-sample frames, {n} worker(s)"
-        scored = await _scored(rows, what, bootstrap, frames, base_dir, n, samples)
-        if scored:
-            note = f"samples/s; {scored / full:.0%} of decode-inclusive"
+        run = await _scored(rows, what, bootstrap, frames, base_dir, n)
+        if run:
+            scored = run.rate * samples
+            note = f"samples/s; {scored / full:.0%} of decode-inclusive; {run.note()}"
             rows.append(Row(what, scored, "pure numpy", scored / core, note))
 
 

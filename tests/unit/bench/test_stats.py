@@ -4,6 +4,7 @@ import pytest
 from rich.console import Console
 
 from pdm.bench._stats import Figure, format_rate, format_ratio, percentile, rate, ratio, results_table
+from pdm.bench._stream_worker import Reports
 from pdm.bench.stream import ceiling
 
 pytestmark = pytest.mark.unit
@@ -62,3 +63,22 @@ def test_stream_ceiling_adds_the_counting_agent_time_to_the_numpy_time() -> None
     assert row.ratio == pytest.approx(0.2)
     assert ceiling(4_000_000.0, 4_000_000.0).ratio == pytest.approx(0.5)
     assert ceiling(0.0, 1.0).ratio is None
+
+
+def test_a_worker_phase_sums_rates_over_the_common_span_and_shares_over_each_worker_s_own() -> None:
+    reports = Reports(None, {}, {  # type: ignore[arg-type]
+        "0": {"messages": 300, "first": 10.0, "last": 13.0, "busy_s": 2.4, "sending_s": 0.3},
+        "1": {"messages": 100, "first": 11.0, "last": 12.0, "busy_s": 0.6, "sending_s": 0.1},
+    })
+
+    run = reports.combined()
+
+    assert run.rate == pytest.approx(400 / 3.0)
+    assert (run.busy, run.sending) == (pytest.approx(3.0 / 4.0), pytest.approx(0.4 / 4.0))
+    assert run.note() == "scorer busy 75% of the time, awaiting output acks 10%"
+
+
+def test_the_counting_agent_reports_no_scorer_time() -> None:
+    run = Reports(None, {}, {"0": {"messages": 50, "first": 0.0, "last": 2.0}}).combined()  # type: ignore[arg-type]
+
+    assert (run.rate, run.busy, run.sending) == (25.0, 0.0, 0.0)
