@@ -31,6 +31,7 @@ MIB = 1024 * 1024
 INFLIGHT_MIB, CLIENTS, READINGS_PER_POST = 16, 48, 10_000
 CEILING_MIB = 400  # the API's RSS under this flood (docs/reliability.md has the measured figures)
 FLOOD_S, STALL_AT_S, STALL_S = 24.0, 4.0, 10.0
+PUBLISH_TIMEOUT_S = 4  # a publish the stalled broker never acknowledges fails after this
 
 
 class ApiProcess(ServiceProcess):
@@ -95,7 +96,7 @@ async def test_api_memory_stays_under_its_ceiling_and_loses_nothing_under_a_floo
     headers = {**grant_all_scopes(app_settings), "content-type": "application/json"}
     port = free_port()
     api = ApiProcess(app_settings, tmp_path / "api.log", PDM_API__PORT=str(port),
-                     PDM_API__RATE_LIMITS__INGEST="0", PDM_KAFKA__PUBLISH_TIMEOUT_S="4",
+                     PDM_API__RATE_LIMITS__INGEST="0", PDM_KAFKA__PUBLISH_TIMEOUT_S=str(PUBLISH_TIMEOUT_S),
                      PDM_API__MAX_BODY_BYTES=str(4 * MIB),
                      PDM_API__INGEST_MAX_INFLIGHT_BYTES=str(INFLIGHT_MIB * MIB)).start()
     assert api.proc is not None and stalling_broker.process is not None
@@ -126,9 +127,11 @@ async def test_api_memory_stays_under_its_ceiling_and_loses_nothing_under_a_floo
     assert peak_mib < CEILING_MIB, f"peak RSS {peak_mib:.0f} MiB"
     assert flood.answers["503 ingest_overloaded"] > 0, "the flood never filled the in-flight budget"
     assert flood.answers["503 broker_unavailable"] > 0, "the stalled broker never timed a publish out"
-    # A refusal never waits for the broker; its tail is the event loop's queue of bodies being
-    # parsed on a CPU shared with this flood and other test runs, so only the median is bounded.
-    assert median_refusal_s < 1.0, median_refusal_s
+    # A refusal never waits for the broker: one that did would take the publish timeout. Its time
+    # is the event loop's queue of bodies being parsed on a CPU shared with this flood (0.08 s
+    # median on the development VM, 1.02 s once on a loaded CI machine), so the bound is set by
+    # what it must rule out, and only the median is bounded.
+    assert median_refusal_s < PUBLISH_TIMEOUT_S / 2, median_refusal_s
     assert len(flood.acknowledged) > 0
     missing = flood.acknowledged - await ids_on_topic(app_settings, flood.acknowledged, timeout_s=60)
     assert not missing, f"{len(missing)} acknowledged readings are not in Kafka"
