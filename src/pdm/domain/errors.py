@@ -183,6 +183,21 @@ class RolloutActiveError(DomainError):
         self.scope = scope
 
 
+class RolloutSettlingError(RolloutActiveError):
+    """The scope's last rollout is promoted, but its candidate does not serve the fleet (`"*"`) yet:
+    the saga records `Promoted` before it publishes the new `"*"`. A start checked in between would
+    be judged against the model that is being replaced; retrying a moment later succeeds."""
+
+    code = "rollout_settling"
+
+    def __init__(self, active_rollout_id: UUID, scope: str, promoted: tuple[str, str]) -> None:
+        DomainError.__init__(self, f"rollout {active_rollout_id} promoted {promoted[0]}@{promoted[1]}, which "
+                             "does not serve the fleet (\"*\") yet: retry once the saga has published it")
+        self.active_rollout_id = active_rollout_id
+        self.scope = scope
+        self.promoted = promoted
+
+
 class BaselineNotServingError(DomainError):
     """The baseline a rollout names is not the model serving the fleet (`"*"`) as it starts."""
 

@@ -12,10 +12,11 @@ from pdm.domain.errors import (
     ConcurrentChangeError,
     RolloutConflictError,
     RolloutNotFoundError,
+    RolloutSettlingError,
     RolloutStateError,
 )
 from pdm.domain.rollout_baseline import ServingModel
-from pdm.domain.rollout_policy import RolloutPolicy
+from pdm.domain.rollout_policy import RolloutPolicy, RolloutState
 from pdm.domain.rollout_scope import FLEET_SCOPE, RolloutScope
 from pdm.domain.rollout_steps import Record
 from pdm.domain.rollouts import Rollout
@@ -56,8 +57,8 @@ class RolloutService(StoreApplication):
                 if not known.same_start(candidate, baseline, parsed):
                     raise RolloutConflictError(f"rollout {rollout_id} was started differently")
                 return self.position()
+            scope = self._claim_scope(rollout_id, at, audit, serving)
             serving.require_baseline(*baseline)
-            scope = self._claim_scope(rollout_id, at, audit)
             rollout = Rollout(rollout_id, *candidate, *baseline, parsed.as_data(), at=at, **audit.fields)
             try:
                 return self.commit(rollout, scope)
@@ -66,12 +67,15 @@ class RolloutService(StoreApplication):
                     raise
         raise AssertionError("unreachable")
 
-    def _claim_scope(self, rollout_id: UUID, at: datetime, audit: Audit) -> RolloutScope:
-        """Refused while the scope's holder is not finished (RolloutActiveError names it)."""
+    def _claim_scope(self, rollout_id: UUID, at: datetime, audit: Audit, serving: ServingModel) -> RolloutScope:
+        """Refused while the scope's holder is not finished (RolloutActiveError names it), or is
+        promoted while `serving` is not yet its candidate (RolloutSettlingError)."""
         scope: RolloutScope | None = self.find(RolloutScope.create_id(FLEET_SCOPE))
         if scope is None:
             scope = RolloutScope(FLEET_SCOPE, at=at, **audit.fields)
         holder: Rollout | None = self.find(scope.holder) if scope.holder else None
+        if holder is not None and holder.state is RolloutState.PROMOTED and not serving.is_model(*holder.candidate):
+            raise RolloutSettlingError(holder.id, scope.scope, holder.candidate)
         scope.claim(rollout_id, holder is None or holder.finished, at, audit)
         return scope
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import httpx
 import pytest
 
 from pdm.api.app import create_app
 from pdm.domain.application import PdmApplication
+from pdm.domain.rollout_evidence import Verdict
+from pdm.domain.rollout_steps import Record
 from pdm.scoring import DEFAULT_VERSION
 from pdm.settings import Settings
 from projections.service import Projector
@@ -18,6 +20,7 @@ from tests.integration.rollout.conftest import (
     ASSETS,
     BASELINE,
     FAST,
+    T0,
     SagaProcess,
     record_candidate,
     saga_finished,
@@ -171,6 +174,32 @@ async def test_a_second_rollout_while_one_is_active_answers_409_with_the_active_
     assert refused.json()["code"] == "rollout_active"
     assert refused.json()["details"] == {"active_rollout_id": first, "scope": "*"}
     assert accepted.status_code == 202
+
+
+async def test_a_start_before_the_saga_published_a_promotion_answers_409_settling_then_is_accepted(
+    api: httpx.AsyncClient, domain: PdmApplication, event_store: Settings,
+) -> None:
+    promoted = record_candidate(domain, "pca-promoted", **GOOD_BACKTEST)
+    first = UUID(await start_over_http(api, promoted))
+    passed = Verdict(True, {})
+    for record in (Record(first, "validate", "validate", verdict=passed), Record(first, "shadow", "start_shadow"),
+                   Record(first, "shadow", "evaluate_shadow", verdict=passed),
+                   Record(first, "canary", "start_canary", assets=ASSETS[:1]),
+                   Record(first, "canary", "evaluate_canary", verdict=passed), Record(first, "promote", "promote")):
+        domain.record_rollout_step(record, T0, actor="saga", correlation_id="test")
+    await serve_fleet(event_store, BASELINE)  # "*" still names the model the promotion replaces
+    candidate = record_candidate(domain, "pca-after", **GOOD_BACKTEST)
+
+    settling = await api.post("/v1/rollouts", json=start_body(candidate))
+    await serve_fleet(event_store, promoted)  # what the saga publishes right after `Promoted`
+    accepted = await api.post("/v1/rollouts", json=start_body(candidate, promoted))
+
+    assert settling.status_code == 409, settling.text
+    assert settling.json()["code"] == "rollout_settling" and settling.headers["retry-after"] == "2"
+    assert settling.json()["details"] == {
+        "active_rollout_id": str(first), "scope": "*",
+        "promoted": {"model_version": promoted[0], "artifact_hash": promoted[1]}}
+    assert accepted.status_code == 202, accepted.text
 
 
 async def test_a_start_against_a_baseline_that_is_not_serving_the_fleet_answers_409_naming_both(

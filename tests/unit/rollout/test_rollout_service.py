@@ -15,6 +15,7 @@ from pdm.domain.errors import (
     RolloutActiveError,
     RolloutConflictError,
     RolloutNotFoundError,
+    RolloutSettlingError,
 )
 from pdm.domain.rollout_baseline import ServingModel
 from pdm.domain.rollout_evidence import Verdict
@@ -118,6 +119,41 @@ def test_a_rollout_still_compensating_keeps_its_scope(app: PdmApplication) -> No
         app.handle(start(rollout_id=uuid4(), candidate_hash="c" * 64))
     app.record_rollout_step(Record(rid, "shadow", "compensate"), T0, **WHO)
     app.handle(start(rollout_id=uuid4(), candidate_hash="c" * 64))
+
+
+def promote(app: PdmApplication, rid: object) -> None:
+    """The saga's decisions up to `Promoted`; its `"*"` is published only after."""
+    passed = Verdict(True, {})
+    for record in (Record(rid, "validate", "validate", verdict=passed), Record(rid, "shadow", "start_shadow"),
+                   Record(rid, "shadow", "evaluate_shadow", verdict=passed),
+                   Record(rid, "canary", "start_canary", assets=("pump-1",)),
+                   Record(rid, "canary", "evaluate_canary", verdict=passed), Record(rid, "promote", "promote")):
+        app.record_rollout_step(record, T0, **WHO)  # type: ignore[arg-type]
+
+
+def test_a_start_between_a_promotion_and_its_publication_is_refused_until_the_candidate_serves(
+    app: PdmApplication,
+) -> None:
+    app.handle(start())
+    promote(app, start().rollout_id)
+    assert app.get_rollout(start().rollout_id).state == "promoted"
+    nxt = {"rollout_id": uuid4(), "candidate_version": "pca-3", "candidate_hash": "c" * 64}
+
+    # pdm.deployments.v1 still names the old baseline: it would have passed as the baseline
+    with pytest.raises(RolloutSettlingError) as refused:
+        app.handle(start(**nxt))
+    with pytest.raises(RolloutSettlingError):  # and naming the promoted candidate is refused too
+        app.handle(start(**nxt, baseline_version=CANDIDATE[0], baseline_hash=CANDIDATE[1]))
+    assert refused.value.code == "rollout_settling" and refused.value.promoted == CANDIDATE
+    assert refused.value.active_rollout_id == start().rollout_id
+    assert app.find(nxt["rollout_id"]) is None  # type: ignore[arg-type]
+
+    # once the saga has published the candidate as "*", it is the only baseline a start may name
+    now_serving = ServingModel(*CANDIDATE)
+    with pytest.raises(BaselineNotServingError):
+        app.handle(start(**nxt, serving=now_serving))
+    app.handle(start(**nxt, baseline_version=CANDIDATE[0], baseline_hash=CANDIDATE[1], serving=now_serving))
+    assert app.get_rollout(nxt["rollout_id"]).state == "started"  # type: ignore[arg-type]
 
 
 def test_a_baseline_that_is_not_serving_is_refused_naming_both_and_claims_nothing(app: PdmApplication) -> None:

@@ -20,6 +20,7 @@ from pdm.domain.errors import (
     InvalidRolloutPolicyError,
     RolloutActiveError,
     RolloutConflictError,
+    RolloutSettlingError,
     RolloutStateError,
 )
 from pdm.domain.rollout_policy import RolloutPolicy, RolloutState
@@ -40,12 +41,15 @@ REFUSALS: dict[int | str, dict[str, Any]] = {404: {"description": "unknown rollo
             422: {"description": "bad body or policy (`invalid_rollout_policy`)"}}
 START_REFUSALS: dict[int | str, dict[str, Any]] = {
     409: {"description": "`rollout_conflict` (same id, another start; or the candidate is the baseline), "
-                         "`rollout_active` (another rollout is not finished; details name it), or "
+                         "`rollout_active` (another rollout is not finished; details name it), "
+                         "`rollout_settling` (the last rollout is promoted and the saga has not yet "
+                         "published its candidate as `\"*\"`; retry after Retry-After), or "
                          "`baseline_not_serving` (the baseline is not what serves the fleet, `\"*\"`, now; "
                          "`details.serving` and `details.baseline` name both)"},
     422: REFUSALS[422],
     503: {"description": "`broker_unavailable`: pdm.deployments.v1 could not be read, so the baseline "
                          "could not be checked; nothing was recorded, retry after Retry-After"}}
+SETTLING_RETRY_AFTER_S = "2"  # the saga publishes `"*"` on the tick that recorded `Promoted`
 REFUSED_STARTS = (InvalidRolloutPolicyError, RolloutConflictError, RolloutActiveError,
                   BaselineNotServingError)
 
@@ -123,11 +127,15 @@ def _refusal(exc: InvalidRolloutPolicyError | RolloutConflictError | RolloutActi
     if isinstance(exc, InvalidRolloutPolicyError):
         return ApiError(422, exc.code, str(exc))
     details: dict[str, Any] | None = None
+    headers: dict[str, str] | None = None
     if isinstance(exc, RolloutActiveError):
         details = {"active_rollout_id": str(exc.active_rollout_id), "scope": exc.scope}
+    if isinstance(exc, RolloutSettlingError):
+        details = {**(details or {}), "promoted": _model(exc.promoted)}
+        headers = {"Retry-After": SETTLING_RETRY_AFTER_S}
     elif isinstance(exc, BaselineNotServingError):
         details = {"serving": _model(exc.serving), "baseline": _model(exc.baseline)}
-    return ApiError(409, exc.code, str(exc), details)
+    return ApiError(409, exc.code, str(exc), details, headers=headers)
 
 
 def _model(named: tuple[str, str | None]) -> dict[str, str | None]:
