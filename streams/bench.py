@@ -107,6 +107,7 @@ class Progress:
 
     def __init__(self, worker_id: str) -> None:
         self.worker_id, self.messages, self.first, self.last, self._sent = worker_id, 0, 0.0, 0.0, -1
+        self.batches = 0
         self.stats: ScoringStats | None = None
 
     def begin(self) -> None:
@@ -114,6 +115,7 @@ class Progress:
 
     def done(self, count: int) -> None:
         self.messages += count
+        self.batches += 1
         self.last = time.time()
 
     def changed(self) -> bool:
@@ -122,7 +124,7 @@ class Progress:
     def as_report(self) -> dict[str, Any]:
         self._sent = self.messages
         report = {"worker": self.worker_id, "kind": "progress", "messages": self.messages,
-                  "first": self.first, "last": self.last}
+                  "batches": self.batches, "first": self.first, "last": self.last}
         if self.stats is not None:  # the scorer's own timers: where the worker's time went
             report |= {"busy_s": self.stats.busy_s, "sending_s": self.stats.sending_s}
         return report

@@ -116,7 +116,8 @@ class Reports:
         spans = sum(r["last"] - r["first"] for r in reports) or 1.0
         return Run(sum(r["messages"] for r in reports) / (last - first),
                    sum(r.get("busy_s", 0.0) for r in reports) / spans,
-                   sum(r.get("sending_s", 0.0) for r in reports) / spans)
+                   sum(r.get("sending_s", 0.0) for r in reports) / spans,
+                   sum(r["messages"] for r in reports) / (sum(r["batches"] for r in reports) or 1))
 
 
 @dataclass(frozen=True)
@@ -128,9 +129,12 @@ class Run:
     rate: float
     busy: float
     sending: float
+    per_batch: float = 0.0
+    """Mean messages in one micro-batch (`take`): under a backlog, the batch size the worker reached."""
 
     def note(self) -> str:
-        return f"scorer busy {self.busy:.0%} of the time, awaiting output acks {self.sending:.0%}"
+        return (f"scorer busy {self.busy:.0%} of the time, awaiting output acks {self.sending:.0%}, "
+                f"{self.per_batch:.0f} messages a batch")
 
 
 async def report_reader(kafka: KafkaSettings) -> Reports:

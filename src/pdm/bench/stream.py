@@ -161,13 +161,15 @@ async def _frames(plan: Plan, bootstrap: str, base_dir: str, rows: list[Row]) ->
     frames = frame_messages(_sim(), plan.frames_per_asset, samples=samples, encoding=plan.encoding)
     console.print(f"frames ({plan.encoding}): {len(frames)} messages = {len(frames) * samples} samples")
     core, full = best_of(BASELINE_REPEATS, lambda: pure_frame_rate(frames))
-    count = (await worker_run(bootstrap, "count", frames, base_dir)).rate * samples
+    counted = await worker_run(bootstrap, "count", frames, base_dir)
+    count = counted.rate * samples
     rows += [Row("pure numpy frame features+scores (1 process, no Kafka, no decode)", core,
                  note=f"samples/s, best of {BASELINE_REPEATS}"),
              Row("frame decode+features+scores+encode (1 process, no Kafka)", full,
                  note=f"samples/s, best of {BASELINE_REPEATS}"),
              Row("faust agent that only counts, frames", count, "pure numpy", count / core,
-                 "samples/s; the framework's own floor for these messages"), ceiling(core, count)]
+                 f"samples/s; the framework's own floor for these messages; "
+                 f"{counted.per_batch:.0f} messages a batch"), ceiling(core, count)]
     for n in sorted({1, plan.workers}):
         what = f"scoring agent, {samples}-sample frames, {n} worker(s)"
         run = await _scored(rows, what, bootstrap, frames, base_dir, n)

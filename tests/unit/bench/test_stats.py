@@ -67,18 +67,19 @@ def test_stream_ceiling_adds_the_counting_agent_time_to_the_numpy_time() -> None
 
 def test_a_worker_phase_sums_rates_over_the_common_span_and_shares_over_each_worker_s_own() -> None:
     reports = Reports(None, {}, {  # type: ignore[arg-type]
-        "0": {"messages": 300, "first": 10.0, "last": 13.0, "busy_s": 2.4, "sending_s": 0.3},
-        "1": {"messages": 100, "first": 11.0, "last": 12.0, "busy_s": 0.6, "sending_s": 0.1},
+        "0": {"messages": 300, "batches": 4, "first": 10.0, "last": 13.0, "busy_s": 2.4, "sending_s": 0.3},
+        "1": {"messages": 100, "batches": 1, "first": 11.0, "last": 12.0, "busy_s": 0.6, "sending_s": 0.1},
     })
 
     run = reports.combined()
 
     assert run.rate == pytest.approx(400 / 3.0)
     assert (run.busy, run.sending) == (pytest.approx(3.0 / 4.0), pytest.approx(0.4 / 4.0))
-    assert run.note() == "scorer busy 75% of the time, awaiting output acks 10%"
+    assert run.per_batch == pytest.approx(80.0)
+    assert run.note() == "scorer busy 75% of the time, awaiting output acks 10%, 80 messages a batch"
 
 
 def test_the_counting_agent_reports_no_scorer_time() -> None:
-    run = Reports(None, {}, {"0": {"messages": 50, "first": 0.0, "last": 2.0}}).combined()  # type: ignore[arg-type]
+    run = Reports(None, {}, {"0": {"messages": 50, "batches": 2, "first": 0.0, "last": 2.0}}).combined()  # type: ignore[arg-type]
 
-    assert (run.rate, run.busy, run.sending) == (25.0, 0.0, 0.0)
+    assert (run.rate, run.busy, run.sending, run.per_batch) == (25.0, 0.0, 0.0, 25.0)
