@@ -67,14 +67,16 @@ class RolloutService(StoreApplication):
                     raise
         raise AssertionError("unreachable")
 
-    def _claim_scope(self, rollout_id: UUID, at: datetime, audit: Audit, serving: ServingModel) -> RolloutScope:
+    def _claim_scope(self, rollout_id: UUID, at: datetime, audit: Audit,
+                     serving: ServingModel) -> RolloutScope:
         """Refused while the scope's holder is not finished (RolloutActiveError names it), or is
         promoted while `serving` is not yet its candidate (RolloutSettlingError)."""
         scope: RolloutScope | None = self.find(RolloutScope.create_id(FLEET_SCOPE))
         if scope is None:
             scope = RolloutScope(FLEET_SCOPE, at=at, **audit.fields)
         holder: Rollout | None = self.find(scope.holder) if scope.holder else None
-        if holder is not None and holder.state is RolloutState.PROMOTED and not serving.is_model(*holder.candidate):
+        promoted = holder is not None and holder.state is RolloutState.PROMOTED
+        if holder is not None and promoted and not serving.is_model(*holder.candidate):
             raise RolloutSettlingError(holder.id, scope.scope, holder.candidate)
         scope.claim(rollout_id, holder is None or holder.finished, at, audit)
         return scope
