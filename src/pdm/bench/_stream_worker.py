@@ -8,10 +8,11 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import orjson
+import psutil
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from pdm.bench._stream_data import CAPACITY, WINDOW_S, Messages
@@ -20,6 +21,9 @@ from pdm.infra.kafka import client_options, ensure_topics
 from pdm.settings import KafkaSettings, Settings
 
 REPORT_TOPIC = "pdm.bench.report"
+BROKER_PIDS: dict[str, int] = {}
+"""The process of the broker at each bootstrap address, registered by the bench that started it,
+so a worker phase can say how much CPU the broker took beside the workers (they share the cores)."""
 
 
 def phase_settings(bootstrap: str, base_dir: str) -> Settings:
@@ -131,10 +135,15 @@ class Run:
     sending: float
     per_batch: float = 0.0
     """Mean messages in one micro-batch (`take`): under a backlog, the batch size the worker reached."""
+    cores: tuple[float, float] = (0.0, 0.0)
+    """CPU used by the workers and by the broker over the phase, in cores."""
 
     def note(self) -> str:
         return (f"scorer busy {self.busy:.0%} of the time, awaiting output acks {self.sending:.0%}, "
-                f"{self.per_batch:.0f} messages a batch")
+                f"{self.per_batch:.0f} messages a batch; {self.cpu()}")
+
+    def cpu(self) -> str:
+        return f"CPU: workers {self.cores[0]:.2f}, broker {self.cores[1]:.2f} of {os.cpu_count()} cores"
 
 
 async def report_reader(kafka: KafkaSettings) -> Reports:
@@ -160,8 +169,10 @@ async def worker_run(bootstrap: str, mode: str, messages: Messages, base_dir: st
     try:
         await reports.until(lambda: len(reports.assigned) == workers and all(reports.assigned.values())
                             and sum(reports.assigned.values()) == partitions, 90, "assignment")
+        meter = CpuMeter([p.pid for p in processes], BROKER_PIDS.get(bootstrap))
         go.touch()
         await reports.until(lambda: reports.total() >= len(messages), 240, "all messages processed")
+        cores = meter.cores()
     except WorkerStalledError:
         dump_stacks(processes, settings.data_dir.parent)
         raise
@@ -170,7 +181,28 @@ async def worker_run(bootstrap: str, mode: str, messages: Messages, base_dir: st
         for process in processes:
             process.kill()
             process.wait()
-    return reports.combined()
+    return replace(reports.combined(), cores=cores)
+
+
+class CpuMeter:
+    """CPU time of the worker processes and of the broker from now on, in cores (CPU seconds per
+    wall second); the machine has `os.cpu_count()` of them."""
+
+    def __init__(self, workers: list[int], broker: int | None) -> None:
+        self.workers = [psutil.Process(pid) for pid in workers]
+        self.broker = psutil.Process(broker) if broker is not None else None
+        self.started, self.before = time.monotonic(), self._seconds()
+
+    def _seconds(self) -> tuple[float, float]:
+        def cpu(process: psutil.Process) -> float:
+            times = process.cpu_times()
+            return times.user + times.system
+        return sum(cpu(p) for p in self.workers), cpu(self.broker) if self.broker else 0.0
+
+    def cores(self) -> tuple[float, float]:
+        wall = time.monotonic() - self.started or 1.0
+        after = self._seconds()
+        return (after[0] - self.before[0]) / wall, (after[1] - self.before[1]) / wall
 
 
 def dump_stacks(processes: list[subprocess.Popen[bytes]], directory: Path) -> None:

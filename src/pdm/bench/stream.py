@@ -24,7 +24,15 @@ from pdm.bench._stream_data import (
     single_messages,
 )
 from pdm.bench._stream_latency import live_latency
-from pdm.bench._stream_worker import Run, WorkerStalledError, phase_settings, publish, raw_consume, worker_run
+from pdm.bench._stream_worker import (
+    BROKER_PIDS,
+    Run,
+    WorkerStalledError,
+    phase_settings,
+    publish,
+    raw_consume,
+    worker_run,
+)
 from pdm.infra.broker import EmbeddedBroker
 from pdm.simulation import Simulator
 
@@ -79,6 +87,8 @@ def stream(
 async def _run(plan: Plan) -> None:
     broker, base_dir = EmbeddedBroker(), tempfile.mkdtemp(prefix="pdm-bench-stream-")
     bootstrap = broker.start()
+    assert broker.process is not None
+    BROKER_PIDS[bootstrap] = broker.process.pid
     rows: list[Row] = []
     try:
         single_rate = await _singles(plan, bootstrap, base_dir, rows)
@@ -103,9 +113,10 @@ def _sim() -> Simulator:
 
 async def _singles(plan: Plan, bootstrap: str, base_dir: str, rows: list[Row]) -> float:
     singles = single_messages(_sim(), plan.single_ticks)
-    floor = (await worker_run(bootstrap, "count", singles, base_dir)).rate
+    counted = await worker_run(bootstrap, "count", singles, base_dir)
+    floor = counted.rate
     run = await worker_run(bootstrap, "score", singles, base_dir)
-    rows += [Row("faust agent that only counts, single", floor),
+    rows += [Row("faust agent that only counts, single", floor, note=counted.cpu()),
              Row("scoring agent, single-reading messages", run.rate, "counting agent", run.rate / floor,
                  run.note())]
     return run.rate
@@ -120,12 +131,14 @@ async def _batches(plan: Plan, bootstrap: str, base_dir: str, rows: list[Row]) -
     raw_settings = phase_settings(bootstrap, base_dir)
     await publish(raw_settings.kafka, batches)
     raw = await raw_consume(raw_settings.kafka, len(batches)) * rows_per_message
-    count = (await worker_run(bootstrap, "count", batches, base_dir)).rate * rows_per_message
+    counted = await worker_run(bootstrap, "count", batches, base_dir)
+    count = counted.rate * rows_per_message
     repeats = f"best of {BASELINE_REPEATS}"
     rows += [Row("pure numpy features+scores (1 process, no Kafka, no decode)", core, note=repeats),
              Row("decode+features+scores+encode (1 process, no Kafka)", full, note=repeats),
              Row("raw aiokafka consume + decode, batch", raw),
-             Row("faust agent that only counts, batch", count), ceiling(core, count)]
+             Row("faust agent that only counts, batch", count,
+                 note=f"{counted.per_batch:.0f} messages a batch; {counted.cpu()}"), ceiling(core, count)]
     best = 0.0
     for n in sorted({1, plan.workers}):
         what = f"scoring agent, {rows_per_message}-row batches, {n} worker(s)"
@@ -169,7 +182,7 @@ async def _frames(plan: Plan, bootstrap: str, base_dir: str, rows: list[Row]) ->
                  note=f"samples/s, best of {BASELINE_REPEATS}"),
              Row("faust agent that only counts, frames", count, "pure numpy", count / core,
                  f"samples/s; the framework's own floor for these messages; "
-                 f"{counted.per_batch:.0f} messages a batch"), ceiling(core, count)]
+                 f"{counted.per_batch:.0f} messages a batch; {counted.cpu()}"), ceiling(core, count)]
     for n in sorted({1, plan.workers}):
         what = f"scoring agent, {samples}-sample frames, {n} worker(s)"
         run = await _scored(rows, what, bootstrap, frames, base_dir, n)

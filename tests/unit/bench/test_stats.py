@@ -1,10 +1,13 @@
 """The bench's pure figures: percentiles, rates, ratios and the result table."""
 
+import os
+import time
+
 import pytest
 from rich.console import Console
 
 from pdm.bench._stats import Figure, format_rate, format_ratio, percentile, rate, ratio, results_table
-from pdm.bench._stream_worker import Reports
+from pdm.bench._stream_worker import CpuMeter, Reports, Run
 from pdm.bench.stream import ceiling
 
 pytestmark = pytest.mark.unit
@@ -76,7 +79,20 @@ def test_a_worker_phase_sums_rates_over_the_common_span_and_shares_over_each_wor
     assert run.rate == pytest.approx(400 / 3.0)
     assert (run.busy, run.sending) == (pytest.approx(3.0 / 4.0), pytest.approx(0.4 / 4.0))
     assert run.per_batch == pytest.approx(80.0)
-    assert run.note() == "scorer busy 75% of the time, awaiting output acks 10%, 80 messages a batch"
+    assert run.note().startswith("scorer busy 75% of the time, awaiting output acks 10%, 80 messages a batch; ")
+
+
+def test_the_cpu_meter_counts_a_busy_process_in_cores() -> None:
+    meter = CpuMeter([os.getpid()], None)
+    deadline = time.monotonic() + 0.3
+    while time.monotonic() < deadline:
+        pass
+
+    workers, broker = meter.cores()
+
+    assert 0.2 < workers <= 1.05 and broker == 0.0
+    run = Run(1.0, 0.5, 0.1, cores=(1.0, 0.75))
+    assert run.cpu() == f"CPU: workers 1.00, broker 0.75 of {os.cpu_count()} cores"
 
 
 def test_the_counting_agent_reports_no_scorer_time() -> None:
