@@ -67,6 +67,7 @@ def swap_in(conn: psycopg.Connection[Any], runner: ParkingRunner, fresh: TablePr
                                   (fresh.name,)).fetchone()[0]  # type: ignore[index]
         for table in fresh.tables:
             live, old = sql.Identifier(table), sql.Identifier(table + "__old")
+            copy_grants(cursor, live, fresh.t(table))
             cursor.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(live, old))
             cursor.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(fresh.t(table), live))
             cursor.execute(sql.SQL("DROP TABLE {}").format(old))
@@ -77,3 +78,18 @@ def swap_in(conn: psycopg.Connection[Any], runner: ParkingRunner, fresh: TablePr
                        (name, fresh.name))
         cursor.execute("DELETE FROM projection_tracking WHERE projection = %s", (fresh.name,))
     return int(position)
+
+
+# `LIKE … INCLUDING ALL` copies no privileges: without this a rebuilt read model would lose e.g.
+# the dashboards' reader role's SELECT (`pdm migrate`, PostgresSettings.reader_role).
+TABLE_GRANTS = """
+SELECT a.privilege_type, CASE WHEN a.grantee = 0 THEN NULL ELSE pg_get_userbyid(a.grantee) END
+FROM pg_class c, aclexplode(c.relacl) a
+WHERE c.oid = to_regclass(%s) AND a.grantee <> c.relowner"""
+
+
+def copy_grants(cursor: psycopg.Cursor[Any], source: sql.Identifier, target: sql.Composable) -> None:
+    """The privileges others hold on `source`, granted on `target` too."""
+    for privilege, grantee in cursor.execute(TABLE_GRANTS, (source.as_string(cursor),)).fetchall():
+        to = sql.SQL("PUBLIC") if grantee is None else sql.Identifier(grantee)
+        cursor.execute(sql.SQL("GRANT {} ON {} TO {}").format(sql.SQL(privilege), target, to))

@@ -78,6 +78,10 @@ class PostgresSettings(BaseModel):
     database: str = "postgres"
     sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = "prefer"
     schema_name: str = Field(default="public", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    # A role that may read the read models (rm_* tables, projection_tracking) and nothing else,
+    # e.g. for Grafana: `pdm migrate` grants it SELECT on them when the role exists (a DBA creates
+    # it; compose.yaml's PostgreSQL does on first start). Empty: grant nothing.
+    reader_role: str = Field(default="pdm_read_models", pattern=r"^([a-z_][a-z0-9_]{0,62})?$")
     pool_max_size: int = Field(default=10, ge=1, le=200)
     # How long a request waits for a pooled connection before answering 503: bounds the wait
     # when the server is down or the pool is saturated, instead of queueing without limit.

@@ -6,6 +6,7 @@ import asyncio
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Self
@@ -14,6 +15,8 @@ import httpx
 import psycopg
 import pytest
 from aiokafka import AIOKafkaConsumer
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 from pdm.infra.api_keys import SCOPES, ApiKeyStore
 from pdm.infra.broker import free_port
@@ -141,3 +144,16 @@ async def read_topic(settings: Settings, topic: str, expect: int, timeout_s: flo
     finally:
         await consumer.stop()
     return values
+
+
+@pytest.fixture
+def reader_role(postgres_conninfo: str, schema: str) -> Iterator[tuple[str, str]]:
+    """A login role of its own (roles are per server) and the conninfo to log in as it; its
+    privileges and the role itself are dropped before the schema is."""
+    role, password = f"pdm_reader_{uuid.uuid4().hex[:10]}", uuid.uuid4().hex
+    with psycopg.connect(postgres_conninfo, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(role), password))
+    yield role, make_conninfo(postgres_conninfo, user=role, password=password)
+    with psycopg.connect(postgres_conninfo, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))

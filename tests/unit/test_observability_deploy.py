@@ -208,3 +208,19 @@ def test_grafana_gets_every_variable_its_datasources_read() -> None:
     wanted = set(re.findall(r"\$\{?([A-Z_][A-Z0-9_]*)", text))
 
     assert wanted - set(environment("grafana")) == set()
+
+
+def test_grafana_reads_postgres_as_a_login_that_may_read_the_read_models_only() -> None:
+    """The datasource's user is the one deploy/postgres/initdb creates, a member of the role
+    `pdm migrate` grants the read models to (PostgresSettings.reader_role), not pdm's own user."""
+    source = next(d for d in DATASOURCES["datasources"] if d["type"].endswith("postgresql-datasource"))
+    init = DEPLOY / "postgres" / "initdb" / "10-read-models-reader.sh"
+    script, reader = init.read_text(), PostgresSettings().reader_role
+    postgres_mounts = [v.split(":") for v in SERVICES["postgres"]["volumes"] if v.startswith("./")]
+    user = source["user"]
+
+    assert user not in (environment("postgres")["POSTGRES_USER"], "${PDM_POSTGRES_USER:-pdm}", "postgres")
+    assert f"CREATE ROLE {reader} NOLOGIN;" in script
+    assert f"CREATE ROLE {user} LOGIN PASSWORD :'reader_password' IN ROLE {reader};" in script
+    assert postgres_mounts == [["./deploy/postgres/initdb", "/docker-entrypoint-initdb.d", "ro"]]
+    assert init.stat().st_mode & 0o111, "the entrypoint runs executable scripts; others are sourced"

@@ -75,7 +75,8 @@ def migrate_command() -> None:
     pg = settings.postgres
     try:
         applied = migrate(pg.conninfo(), pg.schema_name,
-                          on_applied=lambda m: log.info("migration_applied", file=m.path.name))
+                          on_applied=lambda m: log.info("migration_applied", file=m.path.name),
+                          reader_role=pg.reader_role)
         create_event_tables(pg)
     except DatabaseUnavailableError as exc:
         fail(f"{'PDM_POSTGRES__URL' if pg.url else 'PDM_POSTGRES__HOST'}: {exc}")

@@ -12,10 +12,12 @@ import psycopg
 from psycopg import sql
 
 from pdm.infra.database import connect, ensure_schema
+from pdm.logs import get_logger
 
 FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 # Arbitrary but fixed: every pdm process that migrates takes this advisory lock first.
 LOCK_KEY = 0x70646D_6D6967
+log = get_logger(__name__)
 
 
 class MigrationError(Exception):
@@ -66,9 +68,10 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 
 def migrate(
     conninfo: str, schema: str = "public", directory: Path | None = None,
-    on_applied: Callable[[Migration], None] | None = None,
+    on_applied: Callable[[Migration], None] | None = None, reader_role: str = "",
 ) -> list[Migration]:
-    """Apply pending migrations in order; refuse to run if an applied file has changed."""
+    """Apply pending migrations in order; refuse to run if an applied file has changed. Then, if
+    `reader_role` names an existing role, grant it read access to the read models."""
     pending = discover(directory)
     ensure_schema(conninfo, schema)
     with connect(conninfo, schema, autocommit=True) as conn:
@@ -84,9 +87,37 @@ def migrate(
                 done.append(migration)
                 if on_applied:
                     on_applied(migration)
+            if reader_role:
+                granted = grant_read_models(conn, schema, reader_role)
+                log.info("read_models_granted" if granted is not None else "reader_role_absent",
+                         role=reader_role, tables=granted)
             return done
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
+
+
+# The dashboards' tables: every read model and how far each projection has got. Never the event
+# store, the archives, API keys or model artifacts.
+READ_MODEL_TABLES = """
+SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = %s AND c.relkind IN ('r', 'p', 'v')
+  AND (c.relname LIKE 'rm\\_%%' OR c.relname = 'projection_tracking')
+ORDER BY 1"""
+
+
+def grant_read_models(conn: psycopg.Connection, schema: str, role: str) -> int | None:
+    """SELECT on the read models for `role`, if it exists (None if not); idempotent, so a table a
+    later migration adds is granted on the next run. Returns how many tables it covers."""
+    if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone() is None:
+        return None
+    tables = [row[0] for row in conn.execute(READ_MODEL_TABLES, (schema,)).fetchall()]
+    grantee, namespace = sql.Identifier(role), sql.Identifier(schema)
+    with conn.transaction():
+        conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(namespace, grantee))
+        for table in tables:
+            target = sql.Identifier(schema, table)
+            conn.execute(sql.SQL("GRANT SELECT ON {} TO {}").format(target, grantee))
+    return len(tables)
 
 
 def _verify_checksums(migrations: list[Migration], applied: dict[int, str]) -> None:

@@ -48,7 +48,8 @@ async def run_up(settings: Settings) -> None:
         log.info("infrastructure_ready", kafka=endpoints.bootstrap_servers,
                  embedded_kafka=settings.kafka.embedded, embedded_postgres=settings.postgres.embedded)
         applied = await asyncio.to_thread(
-            migrate, endpoints.postgres_conninfo, settings.postgres.schema_name)
+            migrate, endpoints.postgres_conninfo, settings.postgres.schema_name,
+            reader_role=settings.postgres.reader_role)
         pg = settings.postgres.model_copy(update={"url": SecretStr(endpoints.postgres_conninfo)})
         await asyncio.to_thread(create_event_tables, pg)
         log.info("migrations_current", applied_now=len(applied))

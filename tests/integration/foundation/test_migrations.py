@@ -86,3 +86,21 @@ def test_archive_partitions_are_created_on_demand(postgres_conninfo: str, schema
         count = conn.execute("SELECT count(*) FROM readings_archive_2026_11").fetchone()
 
     assert count == (1,)
+
+
+def test_the_reader_role_may_read_the_read_models_and_nothing_else(
+    postgres_conninfo: str, schema: str, reader_role: tuple[str, str]
+) -> None:
+    role, as_reader = reader_role
+    migrate(postgres_conninfo, schema, reader_role="pdm_no_such_role")  # absent: nothing granted, no error
+
+    migrate(postgres_conninfo, schema, reader_role=role)
+
+    with psycopg.connect(as_reader, options=f"-c search_path={schema}", autocommit=True) as conn:
+        for table in ("rm_asset_health", "rm_alerts", "rm_models", "rm_fleet_summary", "projection_tracking"):
+            assert conn.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
+        for statement in ("SELECT count(*) FROM api_keys", "SELECT count(*) FROM readings_archive",
+                          "SELECT count(*) FROM schema_migrations",
+                          "INSERT INTO rm_fleet_summary VALUES ('s', 'ok', 1, 0)", "DELETE FROM rm_alerts"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(statement)

@@ -9,6 +9,8 @@ import psycopg
 import pytest
 
 from pdm.domain.application import PdmApplication
+from pdm.infra.migrations import migrate
+from pdm.settings import Settings
 from projections.parking import ParkingRunner
 from projections.rebuild import rebuild
 from projections.registry import READ_MODELS, read_models
@@ -37,3 +39,19 @@ def test_a_rebuild_from_scratch_equals_the_incrementally_maintained_tables_row_f
     assert all(incremental[t] for t in ("rm_alerts", "rm_alert_timeline", "rm_asset_health"))
     assert incremental["rm_fleet_summary"] == db.execute(FLEET_FROM_ASSET_HEALTH).fetchall()
     assert {status for _, status, _, _ in incremental["rm_fleet_summary"]} == {"decommissioned", "warning"}  # "ok" emptied and pruned
+
+
+def test_a_rebuilt_read_model_keeps_the_grants_of_the_table_it_replaces(
+    domain: PdmApplication, db: psycopg.Connection[Any], event_store: Settings, reader_role: tuple[str, str]
+) -> None:
+    role, as_reader = reader_role
+    pg = event_store.postgres
+    migrate(pg.conninfo(), pg.schema_name, reader_role=role)
+    simulate_run(domain, assets=2)
+
+    rebuild(domain, db, "alerts")
+
+    with psycopg.connect(as_reader, options=f"-c search_path={pg.schema_name}", autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM rm_alerts").fetchone()[0] > 0  # type: ignore[index]
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("DELETE FROM rm_alerts")
