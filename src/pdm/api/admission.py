@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from typing import Self
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from pdm.api.errors import ApiError
 
@@ -54,3 +58,30 @@ class Hold:
 
     def __exit__(self, *_: object) -> None:
         self.release()
+
+
+class BudgetCollector(Collector):
+    """Each budget's limit, what it holds now, its peak and its refusals, read at scrape time
+    (`budgets` builds each on first use, so all are listed before any request)."""
+
+    def __init__(self, budgets: Mapping[str, Callable[[], Budget]]) -> None:
+        self.budgets = budgets
+
+    def collect(self) -> Iterator[Metric]:
+        labels = ["budget"]
+        what = "(ingest_bytes: request bodies being handled; live_streams: open streams; " \
+               "commands: event-store calls running or queued)"
+        limit = GaugeMetricFamily("pdm_api_admission_limit", f"Admission budget's limit {what}",
+                                  labels=labels)
+        held = GaugeMetricFamily("pdm_api_admission_held", f"Held now {what}", labels=labels)
+        peak = GaugeMetricFamily("pdm_api_admission_peak", f"Most held at once since start {what}",
+                                 labels=labels)
+        refused = CounterMetricFamily("pdm_api_admission_refused", f"Requests refused at once, the budget "
+                                      f"full (503 with Retry-After) {what}", labels=labels)
+        for name, get in self.budgets.items():
+            budget = get()
+            limit.add_metric([name], budget.limit)
+            held.add_metric([name], budget.held)
+            peak.add_metric([name], budget.peak)
+            refused.add_metric([name], budget.refused)
+        yield from (limit, held, peak, refused)

@@ -11,8 +11,9 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pdm import __version__
+from pdm.api.admission import BudgetCollector
 from pdm.api.auth import document_api_keys, install_auth, install_cors
-from pdm.api.commands_executor import shutdown_command_executor
+from pdm.api.commands_executor import command_executor, shutdown_command_executor
 from pdm.api.connection_limit import connection_limit
 from pdm.api.dashboard import install_dashboard
 from pdm.api.errors import document_error_responses, install_error_handlers
@@ -69,7 +70,11 @@ def create_app(settings: Settings) -> FastAPI:
     install_unavailable_handlers(app)
     app.add_middleware(NulCharacterGuard)
     install_auth(app, settings)  # middleware order: CORS, correlation id, metrics, auth, guard, routes
-    install_metrics(app)
+    install_metrics(app).registry.register(BudgetCollector({
+        "ingest_bytes": lambda: readings.ingest_budget(app.state),
+        "live_streams": lambda: live.live_budget(app.state),
+        "commands": lambda: command_executor(app.state).budget,
+    }))
     app.add_middleware(CorrelationIdMiddleware)
     install_cors(app, settings)
     document_api_keys(app)

@@ -66,10 +66,15 @@ async def test_live_stream_past_the_limit_is_refused_until_a_client_hangs_up(
             live_stream(url, auth_headers):
         async with live_stream(url, auth_headers):
             refused = await http.get(LIVE)
+            metrics = (await http.get("/metrics")).text
         freed_in = await until_status(http, LIVE, 200, timeout_s=5)
 
     assert_refused(refused, "live_streams_exhausted", "5")
     assert refused.json()["details"] == {"limit": 2, "held": 2, "requested": 1}
+    for line in ('pdm_api_admission_limit{budget="live_streams"} 2.0',
+                 'pdm_api_admission_held{budget="live_streams"} 2.0',
+                 'pdm_api_admission_refused_total{budget="live_streams"} 1.0'):
+        assert line in metrics.splitlines(), line
     assert freed_in < 3, f"the slot came back {freed_in:.1f}s after the client hung up"
 
 
@@ -91,8 +96,10 @@ async def test_command_burst_past_its_threads_and_queue_is_refused_while_readine
             started = time.monotonic()
             ready = await http.get("/readyz")
             ready_s = time.monotonic() - started
+            during = (await http.get("/metrics")).text.splitlines()
             lock.rollback()
         answers = [response for response, _ in await asyncio.gather(*commands)]
+        after = (await http.get("/metrics")).text.splitlines()
 
     refused = [r for r in answers if r.status_code == 503]
     assert len(refused) == len(done) == 3, [r.text for r in answers]  # those answered during the lock
@@ -102,6 +109,10 @@ async def test_command_burst_past_its_threads_and_queue_is_refused_while_readine
         assert response.json()["details"]["limit"] == 5 and took < 1.5, took
     assert sorted(r.status_code for r in answers if r not in refused) == [200] * 5  # queued, then served
     assert ready.status_code == 200 and ready_s < 2.0, (ready.text, ready_s)
+    assert 'pdm_api_admission_held{budget="commands"} 5.0' in during  # 2 running, 3 queued
+    assert 'pdm_api_admission_refused_total{budget="commands"} 3.0' in during
+    assert {'pdm_api_admission_held{budget="commands"} 0.0', 'pdm_api_admission_peak{budget="commands"} 5.0'} \
+        <= set(after)
 
 
 async def test_connection_past_the_limit_answers_json_503_with_retry_after(

@@ -27,11 +27,16 @@ def event(name: str, data: dict[str, Any]) -> bytes:
 
 
 async def get_live_budget(request: Request) -> Budget:
+    """The dependency (async: no thread hop)."""
+    return live_budget(request.app.state)
+
+
+def live_budget(state: Any) -> Budget:
     """Open streams per process, capped by `api.live_max_streams` (each one polls the read pool)."""
-    budget = getattr(request.app.state, "live_budget", None)
+    budget = getattr(state, "live_budget", None)
     if budget is None:
-        limit = request.app.state.settings.api.live_max_streams
-        budget = request.app.state.live_budget = Budget(limit, "live_streams_exhausted", "live streams", 5)
+        budget = state.live_budget = Budget(state.settings.api.live_max_streams, "live_streams_exhausted",
+                                            "live streams", 5)
     return budget  # type: ignore[no-any-return]
 
 

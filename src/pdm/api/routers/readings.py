@@ -107,11 +107,16 @@ def document_reading_schemas(app: FastAPI) -> None:
 
 
 async def get_ingest_budget(request: Request) -> Budget:
-    """One per process, built on first use from the settings (async: no thread hop)."""
-    budget = getattr(request.app.state, "ingest_budget", None)
+    """The dependency (async: no thread hop)."""
+    return ingest_budget(request.app.state)
+
+
+def ingest_budget(state: Any) -> Budget:
+    """One per process, built on first use from the settings."""
+    budget = getattr(state, "ingest_budget", None)
     if budget is None:
-        limit = request.app.state.settings.api.ingest_max_inflight_bytes
-        budget = request.app.state.ingest_budget = Budget(limit, "ingest_overloaded", "reading bytes")
+        limit = state.settings.api.ingest_max_inflight_bytes
+        budget = state.ingest_budget = Budget(limit, "ingest_overloaded", "reading bytes")
     return budget  # type: ignore[no-any-return]
 
 
