@@ -81,11 +81,15 @@ def create_bench_app(
         scorer = register_scoring(app, settings, readings, DeploymentBook(model).model_for, model.feature_set)
         original = scorer.process
 
-        async def process(values: Any) -> None:
+        async def process(values: Any) -> Any:
             await wait_for(go)
             progress.begin()
-            await original(values)
-            progress.done(len(values))
+            finish = await original(values)
+
+            async def finished() -> None:  # counted once outputs are acknowledged and state saved
+                await finish
+                progress.done(len(values))
+            return finished()
 
         progress.stats = scorer.stats
         scorer.process = process  # type: ignore[method-assign]
