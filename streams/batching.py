@@ -7,9 +7,8 @@ that were never scored, so their windows (and any anomaly in them) are lost for 
 `tests/integration/streaming/test_batch_acks.py` shows both behaviours on a real broker.
 
 `process_batches` crashes the worker instead (its supervisor restarts it), and batches with
-`take_batches`, which is `Stream.take()` except that it hands each batch's events over instead
-of acknowledging them: they are acknowledged once the batch is finished (`take_processed`: when
-the body comes back for the next batch), never when the generator is closed under it.
+`take_processed`, which is `Stream.take()` except that a batch's events are acknowledged only
+when the body comes back for the next batch, never when the generator is closed under it.
 Unacknowledged events keep the committed offset behind them, so the restarted worker gets the
 batch again; the scorer's outputs and saved state make that redelivery idempotent.
 
@@ -21,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import faust
@@ -34,32 +32,8 @@ from streams.offsets import OffsetOrder, seek_back
 log = get_logger(__name__)
 
 
-@dataclass
-class Taken:
-    """A batch handed over with its events: whoever finishes it acknowledges them, once."""
-
-    values: list[Any]
-    events: list[Any]
-    stream: Any
-
-    async def ack(self) -> None:
-        for event in self.events:
-            await self.stream.ack(event)
-        self.events = []
-
-
 async def take_processed(stream: faust.StreamT[Any], max_: int, within: float,
                          order: OffsetOrder | None = None) -> AsyncIterator[list[Any]]:
-    """Batches of values; each batch's events are acknowledged when the body asks for the next."""
-    async for taken in take_batches(stream, max_, within, order):
-        yield taken.values
-        await taken.ack()
-
-
-async def take_batches(stream: faust.StreamT[Any], max_: int, within: float,
-                       order: OffsetOrder | None = None) -> AsyncIterator[Taken]:
-    """Batches with their events, never acknowledged here: a batch the body did not come back
-    from, or did not acknowledge, stays unacknowledged."""
     # The structure follows faust.streams.Stream.take so that the background buffering keeps
     # its exact behaviour (strict max size, timer flush, passive consumption of the channel).
     s: Any = stream
@@ -105,6 +79,7 @@ async def take_batches(stream: faust.StreamT[Any], max_: int, within: float,
             if not buffer:
                 continue
             buffer_consuming = asyncio.get_running_loop().create_future()
+            processed = False
             try:
                 admitted = order.admit([(event.message.tp, event.message.offset) for event in events])
                 if admitted.seeks:
@@ -113,9 +88,13 @@ async def take_batches(stream: faust.StreamT[Any], max_: int, within: float,
                     events[:] = [events[i] for i in admitted.keep]
                     buffer[:] = [buffer[i] for i in admitted.keep]
                 if buffer:
-                    yield Taken(list(buffer), list(events), s)
+                    yield list(buffer)
+                processed = True  # the body came back for more: the batch is done
             finally:
                 buffer.clear()
+                if processed:
+                    for event in events:
+                        await s.ack(event)
                 events.clear()
                 notify(buffer_consuming)
                 buffer_full.clear()
@@ -125,51 +104,17 @@ async def take_batches(stream: faust.StreamT[Any], max_: int, within: float,
         s._processors.remove(add_to_buffer)
 
 
-Finish = Awaitable[None] | None
-"""What `process` returns: None when the batch is done, or what finishes it (e.g. awaits the
-broker's acknowledgement of its outputs, then saves state)."""
-
-
 async def process_batches(app: faust.App, stream: faust.StreamT[Any], max_: int, within: float,
-                          process: Callable[[list[Any]], Awaitable[Finish]],
+                          process: Callable[[list[Any]], Awaitable[None]],
                           order: OffsetOrder | None = None) -> None:
     """Each batch processed whole or not at all: a failure crashes the worker, which its supervisor
     restarts, and the unacknowledged batch is redelivered. Carrying on instead (Faust restarts a
     failed agent in place) would leave the batch's offsets unacknowledged behind a moving stream:
-    nothing would be committed again until the process restarted.
-
-    A batch's events are acknowledged once its finish has run. The next batch is taken and
-    processed while the previous one finishes (the wait for the broker overlaps the next batch's
-    work), but finishes run one at a time and in order, and the next finish starts only after
-    the previous one succeeded: a batch that failed to finish is never overtaken by a later one
-    saving state ahead of it. A rebalance waits for every started batch to be acknowledged
-    (Faust's `wait_empty`), so it waits for the finishing one too."""
-    finishing: asyncio.Task[None] | None = None
-    async for taken in take_batches(stream, max_, within, order):
+    nothing would be committed again until the process restarted."""
+    async for batch in take_processed(stream, max_, within, order):
         try:
-            finish = await process(taken.values)
-            if finishing is not None:
-                await finishing
-            finishing = asyncio.create_task(_finish(app, finish, taken))
-            finishing.add_done_callback(_retrieve)
+            await process(batch)
         except Exception as exc:
-            log.error("batch_failed", error=repr(exc), messages=len(taken.values))
+            log.error("batch_failed", error=repr(exc), messages=len(batch))
             await app.crash(exc)
             raise
-
-
-async def _finish(app: faust.App, finish: Finish, taken: Taken) -> None:
-    try:
-        if finish is not None:
-            await finish
-    except Exception as exc:  # raised again to the loop, which crashes at its next batch anyway
-        log.error("batch_finish_failed", error=repr(exc), messages=len(taken.values))
-        await app.crash(exc)
-        raise
-    await taken.ack()
-
-
-def _retrieve(task: asyncio.Task[None]) -> None:
-    """A failed finish nobody awaits any more (the worker is crashing) is not reported twice."""
-    if not task.cancelled():
-        task.exception()

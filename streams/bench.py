@@ -81,15 +81,11 @@ def create_bench_app(
         scorer = register_scoring(app, settings, readings, DeploymentBook(model).model_for, model.feature_set)
         original = scorer.process
 
-        async def process(values: Any) -> Any:
+        async def process(values: Any) -> None:
             await wait_for(go)
             progress.begin()
-            finish = await original(values)
-
-            async def finished() -> None:  # counted once outputs are acknowledged and state saved
-                await finish
-                progress.done(len(values))
-            return finished()
+            await original(values)
+            progress.done(len(values))
 
         progress.stats = scorer.stats
         scorer.process = process  # type: ignore[method-assign]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,27 +54,18 @@ class ScoringStats:
     anomalies: int = 0
     batches: int = 0
     busy_s: float = 0.0
-    """Time spent decoding and scoring batches and handing their outputs to the producer."""
     sending_s: float = 0.0
-    """Time batches' outputs took to be acknowledged by the broker, counted from the end of
-    `busy_s`; it overlaps the next batch's taking and scoring."""
+    """Of `busy_s`, the time awaiting the broker's acknowledgement of the batches' outputs."""
 
 
 class StateTable:
-    """Serialised states with a parse cache: a state unchanged since we wrote it is not parsed again.
-
-    A batch's new states are staged first and saved once its outputs are acknowledged; the next
-    batch, processed meanwhile, loads the staged ones."""
+    """Serialised states with a parse cache: a state unchanged since we wrote it is not parsed again."""
 
     def __init__(self, table: faust.Table, parse: Callable[[bytes], Any]) -> None:
         self.table, self.parse = table, parse
         self._cache: dict[bytes, tuple[bytes, Any]] = {}
-        self._staged: dict[bytes, Any] = {}
 
     def load(self, key: bytes) -> Any:
-        staged = self._staged.get(key)
-        if staged is not None:
-            return staged
         raw = self.table.get(key)
         if raw is None:
             return None
@@ -98,15 +89,10 @@ class StateTable:
         if producer._metadata.partitions_for_topic(topic) is None:
             await producer.partitions_for(topic)
 
-    def stage(self, key: bytes, state: Any) -> None:
-        self._staged[key] = state
-
     def save(self, key: bytes, state: Any) -> None:
         raw = state.to_bytes()
         self.table[key] = raw
         self._cache[key] = (raw, state)
-        if self._staged.get(key) is state:  # a later batch's staged state stays until it is saved
-            del self._staged[key]
 
 
 class Scorer:
@@ -127,31 +113,21 @@ class Scorer:
         self.frame_model = DEFAULT_FRAME_MODEL
         self.order = OffsetOrder.of(app)
 
-    async def process(self, batch: Sequence[bytes]) -> Awaitable[None]:
-        """Scores the batch and sends its outputs; returns what finishes it: awaiting the broker's
-        acknowledgement of those outputs, then saving the new states (process_batches runs it
-        while the next batch is processed, which sees the new states meanwhile)."""
+    async def process(self, batch: Sequence[bytes]) -> None:
         started = time.perf_counter()
         micro = self.decode(batch)
         outputs = Outputs()
         saves = self._score_readings(micro, outputs)
         if micro.frames:
             saves += self._score_frames(micro.frames, outputs)
-        for table, key, state in saves:
-            table.stage(key, state)
-        sent = await self._send(outputs)
-        self._count(len(batch), outputs, time.perf_counter() - started)
-        return self._finish(sent, saves)
-
-    async def _finish(self, sent: list[asyncio.Future[Any]], saves: list[Save]) -> None:
-        started = time.perf_counter()
-        if sent:
-            await asyncio.gather(*sent)
-        self.stats.sending_s += time.perf_counter() - started
+        sending = time.perf_counter()
+        await self._send(outputs)
+        self.stats.sending_s += time.perf_counter() - sending
         for table in {table for table, _, _ in saves}:
             await table.ready_to_save(self.app)
         for table, key, state in saves:
             table.save(key, state)
+        self._count(len(batch), outputs, time.perf_counter() - started)
 
     def decode(self, batch: Sequence[bytes]) -> MicroBatch:
         """Invalid messages are the gate's to dead-letter; here they are only counted."""
@@ -184,8 +160,8 @@ class Scorer:
             outputs.extend(encode_frames(result))
         return [(self.frames, asset.encode(), state) for asset, state in new_states.items()]
 
-    async def _send(self, outputs: Outputs) -> list[asyncio.Future[Any]]:
-        """All sends in flight together; the state is saved only once all are acknowledged."""
+    async def _send(self, outputs: Outputs) -> None:
+        """All sends in flight together, awaited once: the state is saved only after this."""
         producer = self.app.producer
         futures = []
         for name, messages in ((topics.FEATURES, outputs.features), (topics.SCORES, outputs.scores),
@@ -194,7 +170,8 @@ class Scorer:
             topic = self.topics[name]
             for key, value in messages:
                 futures.append(await producer.send(topic, key, value, None, None, None))
-        return futures
+        if futures:
+            await asyncio.gather(*futures)
 
     def _count(self, messages: int, outputs: Outputs, busy_s: float) -> None:
         self.stats.messages += messages

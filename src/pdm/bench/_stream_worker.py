@@ -126,10 +126,9 @@ class Reports:
 
 @dataclass(frozen=True)
 class Run:
-    """One worker phase: combined messages/s; the share of the workers' time the scorer was busy
-    with its batches (the rest went to Faust: fetching, the stream, `take`), and the share its
-    batches' outputs spent awaiting the broker's acknowledgement, which overlaps the next batch
-    (both 0 for the counting agent)."""
+    """One worker phase: combined messages/s, and the share of the workers' time the scorer was
+    busy with its batches, and of that awaiting the broker's acknowledgement of their outputs
+    (both 0 for the counting agent). The rest went to Faust: fetching, the stream, `take`."""
 
     rate: float
     busy: float
@@ -140,8 +139,8 @@ class Run:
     """CPU used by the workers and by the broker over the phase, in cores."""
 
     def note(self) -> str:
-        return (f"scorer busy {self.busy:.0%} of the time, outputs awaiting acks {self.sending:.0%} "
-                f"(overlapping), {self.per_batch:.0f} messages a batch; {self.cpu()}")
+        return (f"scorer busy {self.busy:.0%} of the time, awaiting output acks {self.sending:.0%}, "
+                f"{self.per_batch:.0f} messages a batch; {self.cpu()}")
 
     def cpu(self) -> str:
         return f"CPU: workers {self.cores[0]:.2f}, broker {self.cores[1]:.2f} of {os.cpu_count()} cores"

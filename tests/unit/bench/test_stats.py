@@ -79,7 +79,7 @@ def test_a_worker_phase_sums_rates_over_the_common_span_and_shares_over_each_wor
     assert run.rate == pytest.approx(400 / 3.0)
     assert (run.busy, run.sending) == (pytest.approx(3.0 / 4.0), pytest.approx(0.4 / 4.0))
     assert run.per_batch == pytest.approx(80.0)
-    assert run.note().startswith("scorer busy 75% of the time, outputs awaiting acks 10% (overlapping), 80 messages a batch; ")
+    assert run.note().startswith("scorer busy 75% of the time, awaiting output acks 10%, 80 messages a batch; ")
 
 
 def test_the_cpu_meter_counts_a_busy_process_in_cores() -> None:
