@@ -48,24 +48,28 @@ async def publish(kafka: KafkaSettings, messages: Messages) -> None:
         await producer.stop()
 
 
-async def raw_consume(kafka: KafkaSettings, expected: int) -> float:
-    """Messages/s of a plain aiokafka consumer decoding each message: the transport's own ceiling."""
+async def raw_consume(kafka: KafkaSettings, expected: int) -> Run:
+    """Messages/s of a plain aiokafka consumer decoding each message: the transport's own ceiling.
+    Its CPU (this process) and the broker's, in cores, from its first fetched message on."""
     consumer = AIOKafkaConsumer(kafka.topic(topics.READINGS), auto_offset_reset="earliest",
                                 enable_auto_commit=False, max_partition_fetch_bytes=8 << 20,
                                 **client_options(kafka))
     await consumer.start()
-    seen, started = 0, None
+    seen, started, meter = 0, None, None
     try:
         while seen < expected:
             batches = await consumer.getmany(timeout_ms=500, max_records=5000)
-            started = started or time.perf_counter()
+            if started is None:
+                started = time.perf_counter()
+                meter = CpuMeter([os.getpid()], BROKER_PIDS.get(str(kafka.bootstrap_servers)))
             for part in batches.values():
                 for record in part:
                     decode_arrays(record.value or b"")
                 seen += len(part)
     finally:
         await consumer.stop()
-    return seen / (time.perf_counter() - (started or time.perf_counter()))
+    rate = seen / (time.perf_counter() - (started or time.perf_counter()))
+    return Run(rate, 0.0, 0.0, cores=meter.cores() if meter else (0.0, 0.0))
 
 
 def start_worker(settings: Settings, mode: str, worker_id: str, go: Path,
@@ -142,8 +146,8 @@ class Run:
         return (f"scorer busy {self.busy:.0%} of the time, awaiting output acks {self.sending:.0%}, "
                 f"{self.per_batch:.0f} messages a batch; {self.cpu()}")
 
-    def cpu(self) -> str:
-        return f"CPU: workers {self.cores[0]:.2f}, broker {self.cores[1]:.2f} of {os.cpu_count()} cores"
+    def cpu(self, who: str = "workers") -> str:
+        return f"CPU: {who} {self.cores[0]:.2f}, broker {self.cores[1]:.2f} of {os.cpu_count()} cores"
 
 
 async def report_reader(kafka: KafkaSettings) -> Reports:

@@ -130,13 +130,14 @@ async def _batches(plan: Plan, bootstrap: str, base_dir: str, rows: list[Row]) -
     core, full = best_of(BASELINE_REPEATS, lambda: pure_rate(batches, readings))
     raw_settings = phase_settings(bootstrap, base_dir)
     await publish(raw_settings.kafka, batches)
-    raw = await raw_consume(raw_settings.kafka, len(batches)) * rows_per_message
+    raw_run = await raw_consume(raw_settings.kafka, len(batches))
+    raw = raw_run.rate * rows_per_message
     counted = await worker_run(bootstrap, "count", batches, base_dir)
     count = counted.rate * rows_per_message
     repeats = f"best of {BASELINE_REPEATS}"
     rows += [Row("pure numpy features+scores (1 process, no Kafka, no decode)", core, note=repeats),
              Row("decode+features+scores+encode (1 process, no Kafka)", full, note=repeats),
-             Row("raw aiokafka consume + decode, batch", raw),
+             Row("raw aiokafka consume + decode, batch", raw, note=raw_run.cpu("consumer")),
              Row("faust agent that only counts, batch", count,
                  note=f"{counted.per_batch:.0f} messages a batch; {counted.cpu()}"), ceiling(core, count)]
     best = 0.0
@@ -174,12 +175,17 @@ async def _frames(plan: Plan, bootstrap: str, base_dir: str, rows: list[Row]) ->
     frames = frame_messages(_sim(), plan.frames_per_asset, samples=samples, encoding=plan.encoding)
     console.print(f"frames ({plan.encoding}): {len(frames)} messages = {len(frames) * samples} samples")
     core, full = best_of(BASELINE_REPEATS, lambda: pure_frame_rate(frames))
+    raw_settings = phase_settings(bootstrap, base_dir)
+    await publish(raw_settings.kafka, frames)
+    raw_run = await raw_consume(raw_settings.kafka, len(frames))
     counted = await worker_run(bootstrap, "count", frames, base_dir)
     count = counted.rate * samples
     rows += [Row("pure numpy frame features+scores (1 process, no Kafka, no decode)", core,
                  note=f"samples/s, best of {BASELINE_REPEATS}"),
              Row("frame decode+features+scores+encode (1 process, no Kafka)", full,
                  note=f"samples/s, best of {BASELINE_REPEATS}"),
+             Row("raw aiokafka consume + decode, frames", raw_run.rate * samples, "pure numpy",
+                 raw_run.rate * samples / core, f"samples/s; {raw_run.cpu('consumer')}"),
              Row("faust agent that only counts, frames", count, "pure numpy", count / core,
                  f"samples/s; the framework's own floor for these messages; "
                  f"{counted.per_batch:.0f} messages a batch; {counted.cpu()}"), ceiling(core, count)]
