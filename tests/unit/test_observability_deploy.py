@@ -25,6 +25,7 @@ from pdm.observability.saga import SagaCollector
 from pdm.settings import PostgresSettings, Settings
 from streams.alerting import AlerterStats
 from streams.gate import GateStats
+from streams.offsets import OffsetStats
 from streams.scoring import ScoringStats
 from tests.unit.test_compose import SERVICES, environment
 
@@ -34,6 +35,8 @@ REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 DASHBOARDS = sorted((DEPLOY / "grafana" / "dashboards").glob("*.json"))
 PROMETHEUS = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+RULES = [rule for group in yaml.safe_load((DEPLOY / "prometheus" / "alerts.yml").read_text())["groups"]
+         for rule in group["rules"]]
 DATASOURCES = yaml.safe_load((DEPLOY / "grafana" / "provisioning" / "datasources" / "datasources.yml").read_text())
 # Where each pdm service serves /metrics: the settings variable holding the port.
 METRICS_PORT = {"api": "PDM_API__PORT", "worker": "PDM_WORKER__WEB_PORT",
@@ -86,7 +89,8 @@ def exported_metrics() -> set[str]:
     app = create_app(Settings(postgres=PostgresSettings(host="postgres")))
     registry = CollectorRegistry()
     # The worker's collectors exactly as streams.app registers them.
-    for prefix, stats in (("gate", GateStats()), ("scoring", ScoringStats()), ("alerting", AlerterStats())):
+    for prefix, stats in (("gate", GateStats()), ("scoring", ScoringStats()), ("offsets", OffsetStats()),
+                          ("alerting", AlerterStats())):
         registry.register(StatsCollector(f"pdm_worker_{prefix}", lambda s=stats: asdict(s), prefix))
     registry.register(Fixed(ProjectorCollector("", "public", lambda: 9)._collect(FakeConnection())))
     registry.register(Fixed(SagaCollector("", "public")._collect(FakeConnection())))  # type: ignore[arg-type]
@@ -224,3 +228,27 @@ def test_grafana_reads_postgres_as_a_login_that_may_read_the_read_models_only() 
     assert f"CREATE ROLE {user} LOGIN PASSWORD :'reader_password' IN ROLE {reader};" in script
     assert postgres_mounts == [["./deploy/postgres/initdb", "/docker-entrypoint-initdb.d", "ro"]]
     assert init.stat().st_mode & 0o111, "the entrypoint runs executable scripts; others are sourced"
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r["alert"])
+def test_every_alert_rule_uses_exported_metrics_and_says_who_and_why(rule: dict[str, Any]) -> None:
+    expr, annotations = rule["expr"], rule["annotations"]
+    grouped = {label.strip() for by in re.findall(r"by \(([^)]*)\)", expr) for label in by.split(",")}
+    templated = set(re.findall(r"\$labels\.(\w+)", annotations["summary"] + annotations["description"]))
+
+    assert metrics_in(expr) and metrics_in(expr) <= exported_metrics() | FOREIGN, expr
+    assert expr.count("(") == expr.count(")") and expr.count("{") == expr.count("}"), expr
+    assert rule["alert"].startswith("Pdm") and rule["labels"]["severity"] in ("page", "ticket")
+    assert annotations["summary"] and len(annotations["description"]) > 40
+    assert re.fullmatch(r"\d+[smh]", rule.get("for", "0s")), rule.get("for")
+    if re.search(r"\b(?:sum|max|min|avg|count)\b", expr):  # an aggregation keeps only its `by` labels
+        assert templated <= grouped, f"{rule['alert']}: {templated - grouped} are not labels of its result"
+
+
+def test_prometheus_loads_the_alert_rules_compose_mounts() -> None:
+    mounts = dict(v.rsplit(":", 1)[0].split(":") for v in SERVICES["prometheus"]["volumes"] if v.startswith("./"))
+
+    assert PROMETHEUS["rule_files"] == ["/etc/prometheus/alerts.yml"]
+    assert mounts["./deploy/prometheus/alerts.yml"] == "/etc/prometheus/alerts.yml"
+    assert {"PdmTargetDown", "PdmConsumerLagHigh", "PdmScoringStalled", "PdmReadingsDeadLettered",
+            "PdmProjectionEventsParked", "PdmAdmissionRefusing"} <= {r["alert"] for r in RULES}
