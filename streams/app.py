@@ -23,6 +23,7 @@ from pdm.logs import get_logger
 from pdm.observability.metrics import CONTENT_TYPE, StatsCollector, new_registry, render
 from pdm.scoring.deployments import DeploymentBook
 from pdm.settings import KafkaSettings, Settings
+from streams import table_store as table_store_module
 from streams.alerting import AnomalyAlerter
 from streams.deployments import register_deployments
 from streams.fetch_wait import MAX_FETCH_BYTES_PER_PARTITION, shorten_fetch_wait
@@ -55,6 +56,19 @@ def broker_credentials(kafka: KafkaSettings) -> CredentialsT | None:
     return faust.SSLCredentials(ssl_context) if ssl_context is not None else None
 
 
+def table_store(settings: Settings) -> str:
+    """Faust's store URL for the scoring tables: memory, or RocksDB through rocksdict (Faust's
+    rocksdb store imports it when python-rocksdb is absent) with pdm's partition rule
+    (`streams.table_store`)."""
+    store = settings.worker.store
+    if store == "auto":
+        store = "rocksdb" if settings.environment == "production" else "memory"
+    if store == "memory":
+        return "memory://"
+    table_store_module.register()
+    return f"{table_store_module.SCHEME}://"
+
+
 def create_app(settings: Settings) -> faust.App:
     kafka = settings.kafka
     shorten_fetch_wait()
@@ -71,7 +85,7 @@ def create_app(settings: Settings) -> faust.App:
         topic_partitions=kafka.partitions,
         consumer_max_fetch_size=MAX_FETCH_BYTES_PER_PARTITION,
         topic_replication_factor=kafka.replication_factor,
-        store="memory://",
+        store=table_store(settings),
         datadir=str((settings.data_dir / "worker").resolve()),
         web_bind="127.0.0.1" if settings.environment == "development" else "0.0.0.0",
         web_host="127.0.0.1" if settings.environment == "development" else "0.0.0.0",

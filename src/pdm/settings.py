@@ -189,6 +189,10 @@ class WorkerSettings(BaseModel):
     # Anomalies whose onset is older than this (by the worker's clock) are recorded as
     # historical alerts, raised already suppressed: backfilled history pages nobody.
     page_horizon_s: float = Field(default=3600, gt=0)
+    # Where the scoring tables live between changelog writes: `rocksdb` (rocksdict, under
+    # PDM_DATA_DIR/worker) restarts from its local copy plus the changelog's tail; `memory`
+    # replays the whole changelog on every start. `auto`: rocksdb in production, memory otherwise.
+    store: Literal["auto", "memory", "rocksdb"] = "auto"
 
 
 class ProjectorSettings(BaseModel):

@@ -62,17 +62,20 @@ async def test_streamed_features_and_scores_equal_the_batch_path_over_the_archiv
     assert np.isfinite(list(expected_scores.values())).all()
 
 
+@pytest.mark.parametrize("store", ["memory", "rocksdb"])
 async def test_scores_after_a_sigkill_and_restart_equal_an_uninterrupted_run(
-    migrated: Settings, worker: Callable[[], WorkerProcess]
+    migrated: Settings, worker: Callable[..., WorkerProcess], store: str
 ) -> None:
+    """`rocksdb` restarts from the killed process's local copy (same data directory) plus the
+    changelog's tail, `memory` from the whole changelog: both must resume exactly."""
     sim = Simulator(2, rate_hz=1.0, seed=12)
     first, rest = timedelta(minutes=10), timedelta(minutes=10)
-    process = worker()
+    process = worker(PDM_WORKER__STORE=store)
     await publish_history(migrated, sim, first, ticks_per_batch=30)
     await read_scores(migrated, expected_windows(sim, first))
 
     process.kill()
-    worker()
+    worker(PDM_WORKER__STORE=store)
     await publish_history(migrated, sim, rest, ticks_per_batch=30, first_tick=sim.tick_count(first))
     # The restarted member waits out the killed one's session, rejoins and recovers its table
     # before scoring: a longer bound, not a timing assertion.

@@ -50,16 +50,19 @@ async def publish_until(settings: Settings, sim: Simulator, first_tick: int, don
     raise AssertionError(f"the new member scored nothing in {most} bursts")
 
 
+@pytest.mark.parametrize("store", ["memory", "rocksdb"])
 async def test_scores_across_a_rebalance_to_two_workers_and_back_equal_an_uninterrupted_run(
-    migrated: Settings, worker: Callable[..., WorkerProcess]
+    migrated: Settings, worker: Callable[..., WorkerProcess], store: str
 ) -> None:
+    """With `rocksdb` each member keeps its tables in a data directory of its own, as each
+    container does in production."""
     sim = Simulator(6, rate_hz=1.0, seed=13)
-    worker()
+    worker(PDM_WORKER__STORE=store, PDM_DATA_DIR=str(migrated.data_dir / "first"))
     part = sim.tick_count(PART)
     await publish_history(migrated, sim, PART, ticks_per_batch=20)
     await read_scores(migrated, expected_windows(sim, PART), timeout_s=90)
 
-    second = worker()  # the group rebalances from one member to two while readings keep coming
+    second = worker(PDM_WORKER__STORE=store, PDM_DATA_DIR=str(migrated.data_dir / "second"))  # the group rebalances from one member to two while readings keep coming
     tick = await publish_until(
         migrated, sim, part, lambda: second.health().get("scoring", {}).get("windows_scored", 0) > 0)
     await read_scores(migrated, expected_windows(sim, timedelta(seconds=tick)), timeout_s=90)
