@@ -122,10 +122,11 @@ class Reports:
         reports = self.progress.values()
         first, last = min(r["first"] for r in reports), max(r["last"] for r in reports)
         spans = sum(r["last"] - r["first"] for r in reports) or 1.0
-        return Run(sum(r["messages"] for r in reports) / (last - first),
+        messages = sum(r["messages"] for r in reports)
+        return Run(messages / (last - first),
                    sum(r.get("busy_s", 0.0) for r in reports) / spans,
                    sum(r.get("sending_s", 0.0) for r in reports) / spans,
-                   sum(r["messages"] for r in reports) / (sum(r["batches"] for r in reports) or 1))
+                   messages / (sum(r["batches"] for r in reports) or 1))
 
 
 @dataclass(frozen=True)

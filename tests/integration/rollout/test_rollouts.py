@@ -11,8 +11,6 @@ import pytest
 
 from pdm.api.app import create_app
 from pdm.domain.application import PdmApplication
-from pdm.domain.rollout_evidence import Verdict
-from pdm.domain.rollout_steps import Record
 from pdm.scoring import DEFAULT_VERSION
 from pdm.settings import Settings
 from projections.service import Projector
@@ -28,6 +26,7 @@ from tests.integration.rollout.conftest import (
     until,
     wait_for,
 )
+from tests.unit.rollout.conftest import promotion
 
 pytestmark = pytest.mark.integration
 GOOD_BACKTEST = {"alert_rate_per_asset_day": 1.0, "precision": 0.8}
@@ -181,11 +180,7 @@ async def test_a_start_before_the_saga_published_a_promotion_answers_409_settlin
 ) -> None:
     promoted = record_candidate(domain, "pca-promoted", **GOOD_BACKTEST)
     first = UUID(await start_over_http(api, promoted))
-    passed = Verdict(True, {})
-    for record in (Record(first, "validate", "validate", verdict=passed), Record(first, "shadow", "start_shadow"),
-                   Record(first, "shadow", "evaluate_shadow", verdict=passed),
-                   Record(first, "canary", "start_canary", assets=ASSETS[:1]),
-                   Record(first, "canary", "evaluate_canary", verdict=passed), Record(first, "promote", "promote")):
+    for record in promotion(first, ASSETS[:1]):
         domain.record_rollout_step(record, T0, actor="saga", correlation_id="test")
     await serve_fleet(event_store, BASELINE)  # "*" still names the model the promotion replaces
     candidate = record_candidate(domain, "pca-after", **GOOD_BACKTEST)

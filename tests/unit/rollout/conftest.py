@@ -16,6 +16,7 @@ from pdm.domain.rollout_evidence import (
     Observations,
     ScoreStats,
     ShadowEvidence,
+    Verdict,
 )
 from pdm.domain.rollout_policy import RolloutPolicy
 from pdm.domain.rollout_service import apply_record
@@ -101,3 +102,12 @@ class Driver:
 @pytest.fixture
 def driver() -> Driver:
     return Driver(new_rollout())
+
+
+def promotion(rid: UUID, canary: tuple[str, ...] = ASSETS[:1]) -> list[Record]:
+    """The saga's decisions of a rollout that passes every step, up to `Promoted`."""
+    passed = Verdict(True, {})
+    return [Record(rid, "validate", "validate", verdict=passed), Record(rid, "shadow", "start_shadow"),
+            Record(rid, "shadow", "evaluate_shadow", verdict=passed),
+            Record(rid, "canary", "start_canary", assets=canary),
+            Record(rid, "canary", "evaluate_canary", verdict=passed), Record(rid, "promote", "promote")]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -21,7 +21,7 @@ from pdm.domain.rollout_baseline import ServingModel
 from pdm.domain.rollout_evidence import Verdict
 from pdm.domain.rollout_steps import Record
 from pdm.domain.rollouts import Rollout
-from tests.unit.rollout.conftest import BASELINE, CANDIDATE, T0
+from tests.unit.rollout.conftest import BASELINE, CANDIDATE, T0, promotion
 
 pytestmark = pytest.mark.unit
 WHO = {"actor": "api-key:ops", "correlation_id": "req-1"}
@@ -121,14 +121,10 @@ def test_a_rollout_still_compensating_keeps_its_scope(app: PdmApplication) -> No
     app.handle(start(rollout_id=uuid4(), candidate_hash="c" * 64))
 
 
-def promote(app: PdmApplication, rid: object) -> None:
+def promote(app: PdmApplication, rid: UUID) -> None:
     """The saga's decisions up to `Promoted`; its `"*"` is published only after."""
-    passed = Verdict(True, {})
-    for record in (Record(rid, "validate", "validate", verdict=passed), Record(rid, "shadow", "start_shadow"),
-                   Record(rid, "shadow", "evaluate_shadow", verdict=passed),
-                   Record(rid, "canary", "start_canary", assets=("pump-1",)),
-                   Record(rid, "canary", "evaluate_canary", verdict=passed), Record(rid, "promote", "promote")):
-        app.record_rollout_step(record, T0, **WHO)  # type: ignore[arg-type]
+    for record in promotion(rid):
+        app.record_rollout_step(record, T0, **WHO)
 
 
 def test_a_start_between_a_promotion_and_its_publication_is_refused_until_the_candidate_serves(
